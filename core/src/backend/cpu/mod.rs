@@ -1,0 +1,1 @@
+//! CPU ops of the forward pass.

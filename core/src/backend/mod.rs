@@ -1,0 +1,2 @@
+//! CPU and (later) GPU backends.
+pub mod cpu;

@@ -1,0 +1,10 @@
+//! One integration-test binary (ripgrep style): each module tests one concept.
+mod util;
+
+mod chat;
+mod generate;
+mod gguf;
+mod model;
+mod quant;
+mod sample;
+mod tokenizer;
