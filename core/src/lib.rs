@@ -10,6 +10,7 @@
 //! cancel flag and stop rules. Every failure is an [`Error`] with a stable [`ErrorCode`].
 
 pub mod backend;
+pub mod bytes;
 pub mod chat;
 pub mod error;
 pub mod generate;

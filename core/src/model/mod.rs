@@ -1,1 +1,415 @@
-//! (in progress)
+//! Models: load a parsed GGUF into typed weights (no copy of the big matrices) and run
+//! forward passes in a [`Session`] that owns a KV cache.
+//!
+//! How an architecture plugs in: add a variant to [`Arch`] (its GGUF name), a file with
+//! `load(&WeightLoader, &HParams) -> Result<ArchWeights>` and a top-to-bottom `forward`, and one
+//! line in each `match` below. Shared blocks (attention, norms, matmul, KV cache) are reused.
+
+mod attention;
+mod gemma3;
+mod hparams;
+mod kv_cache;
+mod llama;
+pub mod rope;
+pub mod weights;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::backend::cpu::matmul::matmul;
+use crate::backend::cpu::ops::rms_norm_rows_inplace;
+use crate::backend::cpu::{MatmulScratch, QMatrix, ThreadPool};
+use crate::bytes::ModelBytes;
+use crate::error::{Error, Result};
+use crate::gguf::GgufFile;
+use crate::tokenizer::Tokenizer;
+pub use hparams::HParams;
+pub use kv_cache::KvCache;
+use weights::{LayerWeights, WeightLoader};
+
+/// Tokens per forward call inside one `eval` (llama.cpp's n_ubatch).
+pub const UBATCH: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    Llama,
+    Gemma3,
+}
+
+impl Arch {
+    pub fn from_gguf_name(name: &str) -> Result<Arch> {
+        match name {
+            "llama" => Ok(Arch::Llama),
+            "gemma3" => Ok(Arch::Gemma3),
+            other => Err(Error::UnsupportedArch(other.to_string())),
+        }
+    }
+
+    pub fn gguf_name(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Gemma3 => "gemma3",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Worker threads for matmuls; 0 = one per core.
+    pub threads: usize,
+}
+
+/// A loaded model: hyperparameters, weight bindings into the file bytes, tokenizer.
+pub struct Model {
+    pub hparams: HParams,
+    pub gguf: GgufFile,
+    pub tokenizer: Tokenizer,
+    bytes: Arc<dyn ModelBytes>,
+    pool: ThreadPool,
+    token_embd: QMatrix,
+    output_norm: Vec<f32>,
+    /// `output.weight`, or `token_embd.weight` when the embeddings are tied.
+    output: QMatrix,
+    layers: Vec<LayerWeights>,
+    arch: ArchParams,
+}
+
+/// What an architecture needs beyond the shared weights.
+enum ArchParams {
+    Llama(llama::Params),
+    Gemma3(gemma3::Params),
+}
+
+impl Model {
+    /// Parses, checks and binds everything; whole or nothing.
+    pub fn load(bytes: Arc<dyn ModelBytes>, opts: &LoadOptions) -> Result<Model> {
+        let file = bytes.as_bytes();
+        let gguf = GgufFile::parse(file)?;
+        let arch = Arch::from_gguf_name(gguf.architecture()?)?;
+        let tokenizer = Tokenizer::from_gguf(&gguf)?;
+        let wl = WeightLoader { gguf: &gguf, file };
+
+        let embd_info = gguf
+            .tensor(weights::TOKEN_EMBD)
+            .ok_or_else(|| Error::MissingTensor(weights::TOKEN_EMBD.into()))?;
+        let n_vocab = embd_info.dims.get(1).copied().unwrap_or(0) as usize;
+        let hparams = HParams::from_gguf(&gguf, arch, n_vocab)?;
+        if tokenizer.n_vocab() > n_vocab {
+            return Err(Error::ShapeMismatch {
+                tensor: weights::TOKEN_EMBD.into(),
+                expected: vec![hparams.n_embd as u64, tokenizer.n_vocab() as u64],
+                found: embd_info.dims.clone(),
+            });
+        }
+        let token_embd = wl.matrix(weights::TOKEN_EMBD, n_vocab, hparams.n_embd)?;
+        let output = wl
+            .opt_matrix(weights::OUTPUT, n_vocab, hparams.n_embd)?
+            .unwrap_or(token_embd);
+        let output_norm = wl.vector(weights::OUTPUT_NORM, hparams.n_embd)?;
+        let layers = (0..hparams.n_layer)
+            .map(|il| load_layer(&wl, &hparams, il))
+            .collect::<Result<Vec<_>>>()?;
+        let arch_params = match arch {
+            Arch::Llama => ArchParams::Llama(llama::Params::new(&hparams, &layers)?),
+            Arch::Gemma3 => ArchParams::Gemma3(gemma3::Params::new(&gguf, &hparams, &layers)?),
+        };
+        Ok(Model {
+            hparams,
+            tokenizer,
+            pool: ThreadPool::new(opts.threads),
+            token_embd,
+            output_norm,
+            output,
+            layers,
+            arch: arch_params,
+            gguf,
+            bytes,
+        })
+    }
+
+    pub fn n_threads(&self) -> usize {
+        self.pool.n_threads()
+    }
+
+    /// Bytes a session of `n_ctx` positions allocates for its KV cache.
+    pub fn kv_cache_bytes(&self, n_ctx: usize) -> u64 {
+        let hp = &self.hparams;
+        (hp.n_layer * n_ctx * (hp.n_embd_k() + hp.n_embd_v()) * 4) as u64
+    }
+}
+
+/// The tensors every block has, plus the optional extra norms some archs use.
+fn load_layer(wl: &WeightLoader<'_>, hp: &HParams, il: usize) -> Result<LayerWeights> {
+    use weights::{blk, blk_name};
+    let n = |name| blk_name(il, name);
+    Ok(LayerWeights {
+        attn_norm: wl.vector(&n(blk::ATTN_NORM), hp.n_embd)?,
+        wq: wl.matrix(&n(blk::ATTN_Q), hp.n_embd_q(), hp.n_embd)?,
+        wk: wl.matrix(&n(blk::ATTN_K), hp.n_embd_k(), hp.n_embd)?,
+        wv: wl.matrix(&n(blk::ATTN_V), hp.n_embd_v(), hp.n_embd)?,
+        wo: wl.matrix(&n(blk::ATTN_OUTPUT), hp.n_embd, hp.n_head * hp.head_dim_v)?,
+        attn_q_norm: wl.opt_vector(&n(blk::ATTN_Q_NORM), hp.head_dim)?,
+        attn_k_norm: wl.opt_vector(&n(blk::ATTN_K_NORM), hp.head_dim)?,
+        post_attention_norm: wl.opt_vector(&n(blk::POST_ATTENTION_NORM), hp.n_embd)?,
+        ffn_norm: wl.vector(&n(blk::FFN_NORM), hp.n_embd)?,
+        ffn_gate: wl.matrix(&n(blk::FFN_GATE), hp.n_ff, hp.n_embd)?,
+        ffn_up: wl.matrix(&n(blk::FFN_UP), hp.n_ff, hp.n_embd)?,
+        ffn_down: wl.matrix(&n(blk::FFN_DOWN), hp.n_embd, hp.n_ff)?,
+        post_ffw_norm: wl.opt_vector(&n(blk::POST_FFW_NORM), hp.n_embd)?,
+    })
+}
+
+/// Which positions of a batch need logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logits {
+    /// Only the last token of the batch (generation).
+    Last,
+    /// Every token (perplexity, teacher forcing).
+    All,
+}
+
+/// A debug hook that sees every named intermediate: `(layer, label, tensor)`. Labels are
+/// llama.cpp's `cb()` names so dumps line up with its.
+pub type TraceFn = dyn FnMut(usize, &str, &[f32]) + Send;
+
+/// Scratch buffers of one forward pass; grown to the batch size once, then reused.
+#[derive(Default)]
+pub(crate) struct Buffers {
+    /// [n_tok, n_embd] the residual stream
+    pub x: Vec<f32>,
+    /// [n_tok, n_embd]
+    pub cur: Vec<f32>,
+    /// [n_tok, n_head * head_dim]
+    pub q: Vec<f32>,
+    /// [n_tok, n_head_kv * head_dim]
+    pub k: Vec<f32>,
+    /// [n_tok, n_head_kv * head_dim_v]
+    pub v: Vec<f32>,
+    /// [n_tok, n_head * head_dim_v]
+    pub attn: Vec<f32>,
+    /// [n_tok, n_ff]
+    pub gate: Vec<f32>,
+    /// [n_tok, n_ff]
+    pub up: Vec<f32>,
+    pub scores: Vec<f32>,
+    pub cos_sin: Vec<(f32, f32)>,
+    pub mm: MatmulScratch,
+}
+
+impl Buffers {
+    fn fit(&mut self, hp: &HParams, n: usize) {
+        self.x.resize(n * hp.n_embd, 0.0);
+        self.cur.resize(n * hp.n_embd, 0.0);
+        self.q.resize(n * hp.n_embd_q(), 0.0);
+        self.k.resize(n * hp.n_embd_k(), 0.0);
+        self.v.resize(n * hp.n_embd_v(), 0.0);
+        self.attn.resize(n * hp.n_head * hp.head_dim_v, 0.0);
+        self.gate.resize(n * hp.n_ff, 0.0);
+        self.up.resize(n * hp.n_ff, 0.0);
+    }
+}
+
+/// Everything an arch's forward function works on.
+pub(crate) struct Forward<'a> {
+    pub hp: &'a HParams,
+    pub file: &'a [u8],
+    pub pool: &'a ThreadPool,
+    pub layers: &'a [LayerWeights],
+    pub token_embd: &'a QMatrix,
+    pub kv: &'a mut KvCache,
+    pub buf: &'a mut Buffers,
+    pub trace: Option<&'a mut TraceFn>,
+}
+
+impl Forward<'_> {
+    /// Calls the debug hook, if any.
+    #[inline]
+    pub fn cb(&mut self, layer: usize, label: &str, t: &[f32]) {
+        if let Some(f) = self.trace.as_mut() {
+            f(layer, label, t);
+        }
+    }
+
+    /// `out = x · Wᵀ`
+    #[inline]
+    pub fn matmul(
+        pool: &ThreadPool,
+        file: &[u8],
+        w: &QMatrix,
+        x: &[f32],
+        out: &mut [f32],
+        n: usize,
+        mm: &mut MatmulScratch,
+    ) {
+        matmul(pool, file, w, x, &mut out[..n * w.rows], n, mm)
+    }
+
+    /// Looks up token embeddings into `buf.x`.
+    pub fn embed(&mut self, tokens: &[u32]) {
+        let n_embd = self.hp.n_embd;
+        for (t, &id) in tokens.iter().enumerate() {
+            self.token_embd.dequantize_row(
+                self.file,
+                id as usize,
+                &mut self.buf.x[t * n_embd..(t + 1) * n_embd],
+            );
+        }
+    }
+}
+
+/// One conversation's state over a shared model: KV cache, position, scratch.
+pub struct Session {
+    model: Arc<Model>,
+    kv: KvCache,
+    n_past: usize,
+    buf: Buffers,
+    hidden: Vec<f32>,
+    logits: Vec<f32>,
+    cancel: Option<Arc<AtomicBool>>,
+    trace: Option<Box<TraceFn>>,
+}
+
+impl Session {
+    /// A session with room for `n_ctx` positions (0 = the model's training context).
+    pub fn new(model: Arc<Model>, n_ctx: usize) -> Result<Session> {
+        let hp = &model.hparams;
+        let n_ctx = if n_ctx == 0 { hp.n_ctx_train } else { n_ctx };
+        if n_ctx == 0 {
+            return Err(Error::InvalidArgument {
+                name: "contextSize",
+                why: "must be positive".into(),
+            });
+        }
+        let kv = KvCache::new(hp.n_layer, n_ctx, hp.n_embd_k(), hp.n_embd_v())?;
+        Ok(Session {
+            model,
+            kv,
+            n_past: 0,
+            buf: Buffers::default(),
+            hidden: Vec::new(),
+            logits: Vec::new(),
+            cancel: None,
+            trace: None,
+        })
+    }
+
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    pub fn n_ctx(&self) -> usize {
+        self.kv.n_ctx
+    }
+
+    /// Positions already in the KV cache.
+    pub fn n_past(&self) -> usize {
+        self.n_past
+    }
+
+    /// Forgets positions from `n` on (keeps a shared prompt prefix, or starts over with 0).
+    pub fn truncate(&mut self, n: usize) {
+        self.n_past = self.n_past.min(n);
+    }
+
+    /// A flag that, once set, makes `eval` stop between micro-batches with `Cancelled`.
+    pub fn set_cancel_flag(&mut self, flag: Option<Arc<AtomicBool>>) {
+        self.cancel = flag;
+    }
+
+    pub fn set_trace(&mut self, trace: Option<Box<TraceFn>>) {
+        self.trace = trace;
+    }
+
+    /// Feeds `tokens` at the current position and returns logits: [n_vocab] for `Last`,
+    /// [tokens.len(), n_vocab] for `All`. Prompts are processed as whole batches.
+    pub fn eval(&mut self, tokens: &[u32], mode: Logits) -> Result<&[f32]> {
+        let hp = &self.model.hparams;
+        if tokens.is_empty() {
+            return Err(Error::InvalidArgument {
+                name: "tokens",
+                why: "no tokens to evaluate".into(),
+            });
+        }
+        if self.n_past + tokens.len() > self.kv.n_ctx {
+            return Err(Error::ContextOverflow {
+                tokens: self.n_past + tokens.len(),
+                n_ctx: self.kv.n_ctx,
+            });
+        }
+        if let Some(&id) = tokens.iter().find(|&&id| id as usize >= hp.n_vocab) {
+            return Err(Error::InvalidToken {
+                id,
+                n_vocab: hp.n_vocab,
+            });
+        }
+        self.logits.clear();
+        let n_chunks = tokens.len().div_ceil(UBATCH);
+        for (ci, chunk) in tokens.chunks(UBATCH).enumerate() {
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
+            {
+                return Err(Error::Cancelled);
+            }
+            self.forward_ubatch(chunk)?;
+            let n = chunk.len();
+            let rows = match mode {
+                Logits::All => 0..n,
+                Logits::Last if ci + 1 == n_chunks => n - 1..n,
+                Logits::Last => n..n,
+            };
+            self.output_logits(rows);
+            self.n_past += n;
+        }
+        Ok(&self.logits)
+    }
+
+    fn forward_ubatch(&mut self, tokens: &[u32]) -> Result<()> {
+        let model = &*self.model;
+        self.buf.fit(&model.hparams, tokens.len());
+        let mut f = Forward {
+            hp: &model.hparams,
+            file: model.bytes.as_bytes(),
+            pool: &model.pool,
+            layers: &model.layers,
+            token_embd: &model.token_embd,
+            kv: &mut self.kv,
+            buf: &mut self.buf,
+            trace: self.trace.as_deref_mut(),
+        };
+        match &model.arch {
+            ArchParams::Llama(p) => llama::forward(&mut f, p, tokens, self.n_past),
+            ArchParams::Gemma3(p) => gemma3::forward(&mut f, p, tokens, self.n_past),
+        }
+        Ok(())
+    }
+
+    /// Final norm + output projection for `rows` of the residual stream, appended to logits.
+    fn output_logits(&mut self, rows: std::ops::Range<usize>) {
+        let model = &*self.model;
+        let (n_embd, n_vocab) = (model.hparams.n_embd, model.hparams.n_vocab);
+        let n = rows.len();
+        if n == 0 {
+            return;
+        }
+        self.hidden.clear();
+        self.hidden
+            .extend_from_slice(&self.buf.x[rows.start * n_embd..rows.end * n_embd]);
+        rms_norm_rows_inplace(&mut self.hidden, &model.output_norm, model.hparams.rms_eps);
+        if let Some(t) = self.trace.as_deref_mut() {
+            t(usize::MAX, "result_norm", &self.hidden);
+        }
+        let start = self.logits.len();
+        self.logits.resize(start + n * n_vocab, 0.0);
+        matmul(
+            &model.pool,
+            model.bytes.as_bytes(),
+            &model.output,
+            &self.hidden,
+            &mut self.logits[start..],
+            n,
+            &mut self.buf.mm,
+        );
+    }
+}

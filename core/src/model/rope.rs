@@ -1,0 +1,70 @@
+//! Rotary position embedding. Two pairings, as ggml's rope modes: `Norm` rotates adjacent
+//! pairs (x[2i], x[2i+1]) (llama), `Neox` rotates (x[i], x[i + n_rot/2]) (gemma, qwen, ...).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeStyle {
+    Norm,
+    Neox,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rope {
+    pub style: RopeStyle,
+    pub n_rot: usize,
+    /// θ_i = pos · inv_freq[i], inv_freq[i] = base^(-2i / n_rot)
+    inv_freq: Vec<f32>,
+}
+
+impl Rope {
+    pub fn new(style: RopeStyle, n_rot: usize, freq_base: f32) -> Rope {
+        let inv_freq = (0..n_rot / 2)
+            .map(|i| freq_base.powf(-2.0 * i as f32 / n_rot as f32))
+            .collect();
+        Rope {
+            style,
+            n_rot,
+            inv_freq,
+        }
+    }
+
+    /// Rotates every head of `x` ([n_heads, head_dim]) for position `pos`; `cos_sin` is a
+    /// scratch of n_rot floats.
+    pub fn apply(&self, x: &mut [f32], head_dim: usize, pos: usize, cos_sin: &mut Vec<(f32, f32)>) {
+        cos_sin.clear();
+        cos_sin.extend(self.inv_freq.iter().map(|&f| {
+            let theta = pos as f32 * f;
+            (theta.cos(), theta.sin())
+        }));
+        let half = self.n_rot / 2;
+        for head in x.chunks_exact_mut(head_dim) {
+            for (i, &(c, s)) in cos_sin.iter().enumerate() {
+                let (a, b) = match self.style {
+                    RopeStyle::Norm => (2 * i, 2 * i + 1),
+                    RopeStyle::Neox => (i, i + half),
+                };
+                let (x0, x1) = (head[a], head[b]);
+                head[a] = x0 * c - x1 * s;
+                head[b] = x0 * s + x1 * c;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rope_at_position_zero_is_identity_and_preserves_norm() {
+        let rope = Rope::new(RopeStyle::Neox, 8, 10_000.0);
+        let orig: Vec<f32> = (0..16).map(|i| i as f32 - 7.5).collect();
+        let mut x = orig.clone();
+        let mut cs = Vec::new();
+        rope.apply(&mut x, 8, 0, &mut cs);
+        assert_eq!(x, orig);
+        rope.apply(&mut x, 8, 123, &mut cs);
+        let n0: f32 = orig.iter().map(|v| v * v).sum();
+        let n1: f32 = x.iter().map(|v| v * v).sum();
+        assert!((n0 - n1).abs() < 1e-3 * n0);
+    }
+}
