@@ -41,6 +41,7 @@ pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usi
         // attn_norm: cur = rms_norm(x) * w            [n, n_embd]
         b.cur.copy_from_slice(&b.x);
         rms_norm_rows_inplace(&mut b.cur, &l.attn_norm, hp.rms_eps);
+        Forward::cb(&mut f.trace, il, "attn_norm", &b.cur);
         // Qcur [n, n_head*hd], Kcur [n, n_head_kv*hd], Vcur [n, n_head_kv*hd_v]
         Forward::matmul(f.pool, f.file, &l.wq, &b.cur, &mut b.q, n, &mut b.mm);
         Forward::matmul(f.pool, f.file, &l.wk, &b.cur, &mut b.k, n, &mut b.mm);
@@ -59,6 +60,8 @@ pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usi
                 &mut b.cos_sin,
             );
         }
+        Forward::cb(&mut f.trace, il, "Qcur", &b.q);
+        Forward::cb(&mut f.trace, il, "Kcur", &b.k);
         // kqv_out [n, n_head*hd_v]
         attention(
             f.pool,
@@ -76,6 +79,7 @@ pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usi
         // attn_out [n, n_embd]; ffn_inp = attn_out + x
         Forward::matmul(f.pool, f.file, &l.wo, &b.attn, &mut b.cur, n, &mut b.mm);
         add_inplace(&mut b.x, &b.cur[..n * n_embd]);
+        Forward::cb(&mut f.trace, il, "ffn_inp", &b.x);
         // ffn_norm
         b.cur.copy_from_slice(&b.x);
         rms_norm_rows_inplace(&mut b.cur, &l.ffn_norm, hp.rms_eps);
@@ -102,9 +106,6 @@ pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usi
         );
         // l_out = ffn_out + ffn_inp
         add_inplace(&mut b.x, &b.cur[..n * n_embd]);
-        let x = &f.buf.x;
-        if let Some(t) = f.trace.as_mut() {
-            t(il, "l_out", x);
-        }
+        Forward::cb(&mut f.trace, il, "l_out", &b.x);
     }
 }

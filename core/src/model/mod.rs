@@ -222,10 +222,10 @@ pub(crate) struct Forward<'a> {
 }
 
 impl Forward<'_> {
-    /// Calls the debug hook, if any.
+    /// Calls the debug hook, if any (an associated fn so callers can borrow buffers too).
     #[inline]
-    pub fn cb(&mut self, layer: usize, label: &str, t: &[f32]) {
-        if let Some(f) = self.trace.as_mut() {
+    pub fn cb(trace: &mut Option<&mut TraceFn>, layer: usize, label: &str, t: &[f32]) {
+        if let Some(f) = trace.as_mut() {
             f(layer, label, t);
         }
     }
