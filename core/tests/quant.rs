@@ -1,1 +1,374 @@
-//! Integration tests: quant.
+//! Integration tests: quant. Every fast kernel against its scalar twin (the spec), the scalar
+//! dots against the dequantized definition, quantize round trips, and real GGUF rows.
+
+use half::f16;
+use wasm_chord_core::quant::*;
+
+/// Weight types with kernels.
+const WEIGHT_TYPES: [GgmlType; 8] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+];
+
+/// Deterministic xorshift64* (seeded), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in [-1, 1).
+    fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+    /// Values whose scale changes every 32 elements (1e-3 .. 10), with an occasional offset
+    /// so min/max formats see one-signed blocks too.
+    fn row(&mut self, n: usize) -> Vec<f32> {
+        let mut v = Vec::with_capacity(n);
+        for chunk in 0..n.div_ceil(32) {
+            let scale = 10f32.powf(self.unit() * 2.0);
+            let offset = if chunk % 5 == 3 { scale } else { 0.0 };
+            for _ in 0..32.min(n - chunk * 32) {
+                v.push(self.unit() * scale + offset);
+            }
+        }
+        v
+    }
+}
+
+fn row_bytes(t: GgmlType, n: usize) -> usize {
+    n / t.block_len() * t.block_bytes()
+}
+
+fn quantize_w(t: GgmlType, x: &[f32]) -> Vec<u8> {
+    let mut out = vec![0u8; row_bytes(t, x.len())];
+    assert!(quantize_weights(t, x, &mut out), "no quantizer for {t}");
+    out
+}
+
+fn quantize_act(t: GgmlType, x: &[f32], scalar: bool) -> Vec<u8> {
+    let mut out = vec![0u8; row_bytes(t, x.len())];
+    if scalar {
+        quantize_row_scalar(t, x, &mut out);
+    } else {
+        quantize_row(t, x, &mut out);
+    }
+    out
+}
+
+fn f16_at(b: &[u8], i: usize) -> f32 {
+    f16::from_le_bytes([b[i], b[i + 1]]).to_f32()
+}
+
+/// Dequantizes an activation row. Q8_1 has no weight kernels, so it is decoded here from
+/// ggml's layout (d f16, s f16, 32 x i8).
+fn dequant_act(t: GgmlType, x: &[u8], n: usize) -> Vec<f32> {
+    let mut out = vec![0f32; n];
+    if t == GgmlType::Q8_1 {
+        for (b, y) in x.chunks_exact(36).zip(out.chunks_exact_mut(32)) {
+            let d = f16_at(b, 0);
+            for j in 0..32 {
+                y[j] = b[4 + j] as i8 as f32 * d;
+            }
+        }
+    } else {
+        (scalar_kernels(t).unwrap().dequantize_row)(x, &mut out);
+    }
+    out
+}
+
+/// `(reference dot in f64, sum of |terms|, extra slack)` for a weight row and an activation
+/// row, computed from the dequantized values. For Q8_1 activations the block's `m * s` term
+/// uses the stored f16 `s` in the kernels, so the slack allows for its rounding.
+fn reference_dot(t: GgmlType, w: &[u8], x: &[u8], n: usize) -> (f64, f64, f64) {
+    let k = scalar_kernels(t).unwrap();
+    let mut dw = vec![0f32; n];
+    (k.dequantize_row)(w, &mut dw);
+    let dx = dequant_act(k.vec_dot_type, x, n);
+    let mut dot = 0f64;
+    let mut abs = 0f64;
+    for (a, b) in dw.iter().zip(&dx) {
+        dot += *a as f64 * *b as f64;
+        abs += (*a as f64 * *b as f64).abs();
+    }
+    let mut slack = 0f64;
+    if k.vec_dot_type == GgmlType::Q8_1 {
+        let wb = t.block_bytes();
+        for (bw, bx) in w.chunks_exact(wb).zip(x.chunks_exact(36)) {
+            let m = f16_at(bw, 2) as f64;
+            slack += (m * f16_at(bx, 2) as f64).abs() * 2f64.powi(-10);
+            // dequant(w) * dequant(x) carries m * d * sum(q), the kernels m * s.
+            let (d, sumq) = (
+                f16_at(bx, 0) as f64,
+                bx[4..36].iter().map(|&q| q as i8 as f64).sum::<f64>(),
+            );
+            slack += (m * d * sumq).abs() * 2f64.powi(-10);
+        }
+    }
+    (dot, abs, slack)
+}
+
+fn lengths(t: GgmlType) -> Vec<usize> {
+    if t.block_len() == 1 {
+        vec![1, 7, 8, 31, 33, 257, 576, 1056, 2051]
+    } else {
+        [1, 2, 3, 7, 8, 33, 64, 97].iter().map(|b| b * 32).collect()
+    }
+}
+
+#[test]
+fn quant_block_sizes_match_type_table() {
+    use std::mem::size_of;
+    assert_eq!(size_of::<BlockQ4_0>(), 18);
+    assert_eq!(size_of::<BlockQ4_1>(), 20);
+    assert_eq!(size_of::<BlockQ5_0>(), 22);
+    assert_eq!(size_of::<BlockQ5_1>(), 24);
+    assert_eq!(size_of::<BlockQ8_0>(), 34);
+    assert_eq!(size_of::<BlockQ8_1>(), 36);
+    for t in WEIGHT_TYPES {
+        let k = kernels(t).unwrap();
+        assert_eq!(k.ty, t);
+        assert_eq!(scalar_kernels(t).unwrap().vec_dot_type, k.vec_dot_type);
+    }
+    // ggml's pairings (type_traits_cpu[..].vec_dot_type).
+    let vdt = |t| kernels(t).unwrap().vec_dot_type;
+    assert_eq!(vdt(GgmlType::Q4_0), GgmlType::Q8_0);
+    assert_eq!(vdt(GgmlType::Q5_0), GgmlType::Q8_0);
+    assert_eq!(vdt(GgmlType::Q8_0), GgmlType::Q8_0);
+    assert_eq!(vdt(GgmlType::Q4_1), GgmlType::Q8_1);
+    assert_eq!(vdt(GgmlType::Q5_1), GgmlType::Q8_1);
+    assert_eq!(vdt(GgmlType::F16), GgmlType::F16);
+    assert_eq!(vdt(GgmlType::BF16), GgmlType::BF16);
+    assert_eq!(vdt(GgmlType::F32), GgmlType::F32);
+    assert!(kernels(GgmlType::Q8_1).is_none());
+}
+
+#[test]
+fn quant_fast_vec_dot_matches_scalar_for_every_type() {
+    if !has_avx2() {
+        eprintln!("no AVX2 on this CPU: kernels() is the scalar table");
+    }
+    let mut rng = Rng(0x5eed_0001);
+    for t in WEIGHT_TYPES {
+        let (fast, spec) = (kernels(t).unwrap(), scalar_kernels(t).unwrap());
+        for n in lengths(t) {
+            for _ in 0..4 {
+                let w = quantize_w(t, &rng.row(n));
+                let x = quantize_act(spec.vec_dot_type, &rng.row(n), true);
+                let (_, abs, slack) = reference_dot(t, &w, &x, n);
+                let a = (fast.vec_dot)(n, &w, &x) as f64;
+                let b = (spec.vec_dot)(n, &w, &x) as f64;
+                let tol = 1e-5 * abs + 1e-5 * slack + 1e-30;
+                assert!(
+                    (a - b).abs() <= tol,
+                    "{t} n={n}: fast {a} scalar {b} tol {tol}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn quant_scalar_vec_dot_matches_dequantized_dot() {
+    let mut rng = Rng(0x5eed_0002);
+    for t in WEIGHT_TYPES {
+        let k = scalar_kernels(t).unwrap();
+        for n in lengths(t) {
+            let w = quantize_w(t, &rng.row(n));
+            let x = quantize_act(k.vec_dot_type, &rng.row(n), true);
+            let (dot, abs, slack) = reference_dot(t, &w, &x, n);
+            let got = (k.vec_dot)(n, &w, &x) as f64;
+            let tol = 1e-5 * abs + slack + 1e-30;
+            assert!(
+                (got - dot).abs() <= tol,
+                "{t} n={n}: {got} vs {dot} tol {tol}"
+            );
+        }
+    }
+}
+
+#[test]
+fn quant_fast_quantize_row_is_bit_exact_with_scalar() {
+    let mut rng = Rng(0x5eed_0003);
+    let acts = [
+        GgmlType::F32,
+        GgmlType::F16,
+        GgmlType::BF16,
+        GgmlType::Q8_0,
+        GgmlType::Q8_1,
+    ];
+    // Rounding ties: with amax = 127 the scale is exactly 1, so k + 0.5 hits a tie in `roundf`
+    // (ties away from zero), where a ties-to-even SIMD round would differ.
+    let mut ties: Vec<f32> = (0..32).map(|i| i as f32 - 15.5).collect();
+    ties[0] = 127.0;
+    ties.extend((0..32).map(|i| {
+        if i == 7 {
+            -127.0
+        } else {
+            (i as f32 - 16.0) * 3.0 + 0.5
+        }
+    }));
+    ties.extend([0.0f32; 32]);
+    for t in acts {
+        for n in [32usize, 96, 224, 1056] {
+            let x = rng.row(n);
+            assert_eq!(
+                quantize_act(t, &x, false),
+                quantize_act(t, &x, true),
+                "{t} n={n}"
+            );
+        }
+        assert_eq!(
+            quantize_act(t, &ties, false),
+            quantize_act(t, &ties, true),
+            "{t} ties"
+        );
+    }
+    // The tie rows really are ties that round away from zero.
+    let q = quantize_act(GgmlType::Q8_0, &ties, false);
+    assert_eq!(f16_at(&q, 0), 1.0);
+    assert_eq!(q[2 + 1] as i8, -15); // -14.5 -> -15
+    assert_eq!(q[2 + 16] as i8, 1); // 0.5 -> 1
+    assert_eq!(q[2 + 17] as i8, 2); // 1.5 -> 2
+    assert_eq!(q[2 + 18] as i8, 3); // 2.5 -> 3
+}
+
+/// `dequantize(quantize(x))` stays within the format's step: per block, `c * step` plus the
+/// f16 rounding of the stored scale and min.
+#[test]
+fn quant_roundtrip_error_is_bounded() {
+    let mut rng = Rng(0x5eed_0004);
+    // (type, step from the block's values, c, largest |q - zero point|)
+    type Step = fn(&[f32]) -> f32;
+    fn amax(x: &[f32]) -> f32 {
+        x.iter().fold(0.0, |a, v| a.max(v.abs()))
+    }
+    fn range(x: &[f32]) -> f32 {
+        let (lo, hi) = x
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        hi - lo
+    }
+    let cases: [(GgmlType, Step, f32, f32); 6] = [
+        (GgmlType::Q4_0, |x| amax(x) / 8.0, 1.0, 8.0),
+        (GgmlType::Q5_0, |x| amax(x) / 16.0, 1.0, 16.0),
+        (GgmlType::Q8_0, |x| amax(x) / 127.0, 0.5, 127.0),
+        (GgmlType::Q4_1, |x| range(x) / 15.0, 0.5, 15.0),
+        (GgmlType::Q5_1, |x| range(x) / 31.0, 0.5, 31.0),
+        (GgmlType::BF16, |x| amax(x) * 2f32.powi(-8), 0.0, 0.0),
+    ];
+    for (t, step, c, qmax) in cases {
+        let n = 32 * 40;
+        let x = rng.row(n);
+        let w = quantize_w(t, &x);
+        let mut y = vec![0f32; n];
+        (scalar_kernels(t).unwrap().dequantize_row)(&w, &mut y);
+        for (bx, by) in x.chunks(32).zip(y.chunks(32)) {
+            let s = step(bx);
+            let lo = bx.iter().fold(f32::MAX, |a, &v| a.min(v)).abs();
+            let bound = c * s + (qmax * s + lo) * 2f32.powi(-10) + s * 1e-4;
+            let bound = if t == GgmlType::BF16 { s } else { bound };
+            for (a, b) in bx.iter().zip(by) {
+                assert!((a - b).abs() <= bound, "{t}: {a} -> {b}, bound {bound}");
+            }
+        }
+    }
+    // F16 and F32 round trips.
+    let x = rng.row(256);
+    let mut y = vec![0f32; 256];
+    (scalar_kernels(GgmlType::F32).unwrap().dequantize_row)(&quantize_w(GgmlType::F32, &x), &mut y);
+    assert_eq!(x, y);
+    (scalar_kernels(GgmlType::F16).unwrap().dequantize_row)(&quantize_w(GgmlType::F16, &x), &mut y);
+    for (a, b) in x.iter().zip(&y) {
+        assert_eq!(*b, f16::from_f32(*a).to_f32());
+    }
+}
+
+#[test]
+fn quant_quantize_weights_rejects_partial_blocks() {
+    let x = vec![0.5f32; 48];
+    let mut out = vec![0u8; 36];
+    assert!(!quantize_weights(GgmlType::Q4_0, &x, &mut out));
+    let mut out = [0u8; 18];
+    assert!(!quantize_weights(GgmlType::Q4_0, &x[..32], &mut out[..17]));
+}
+
+/// Real rows of a real file: for the first tensor of each type we have kernels for, check
+/// 1. fast vec_dot == scalar vec_dot (to float summation order),
+/// 2. vec_dot(w, quantize(x)) against the f64 dot of `dequantize(w)` with the unquantized `x`,
+///    within the rigorous bound of activation quantization: per element
+///    `|x - dequant(quant(x))| <= 0.5 d + 127 |d - f16(d)|` with `d = amax / 127` per block.
+fn check_real_rows(file: &str) -> Vec<GgmlType> {
+    let f = std::fs::File::open(crate::util::model_path(file)).unwrap();
+    // SAFETY: the test only reads the mapping and nothing else writes the model file.
+    let map = unsafe { memmap2::Mmap::map(&f) }.unwrap();
+    let g = wasm_chord_core::gguf::GgufFile::parse(&map).unwrap();
+    let mut rng = Rng(0x5eed_0005);
+    let mut seen = Vec::new();
+    for info in &g.tensors {
+        let t = info.ty;
+        if seen.contains(&t) || info.dims.len() != 2 || kernels(t).is_none() {
+            continue;
+        }
+        seen.push(t);
+        let n = info.dims[0] as usize;
+        let rb = t.row_bytes(n as u64).unwrap() as usize;
+        let data = g.tensor_data(&map, info).unwrap();
+        let (fast, spec) = (kernels(t).unwrap(), scalar_kernels(t).unwrap());
+        let n_rows = info.dims[1] as usize;
+        for r in [0, n_rows / 2, n_rows - 1] {
+            let w = &data[r * rb..(r + 1) * rb];
+            let x = rng.row(n);
+            let xq = quantize_act(fast.vec_dot_type, &x, false);
+            let a = (fast.vec_dot)(n, w, &xq) as f64;
+            let b = (spec.vec_dot)(n, w, &xq) as f64;
+            let (_, abs, slack) = reference_dot(t, w, &xq, n);
+            assert!(
+                (a - b).abs() <= 1e-5 * (abs + slack),
+                "{} row {r}: fast {a} scalar {b}",
+                info.name
+            );
+            let mut dw = vec![0f32; n];
+            (spec.dequantize_row)(w, &mut dw);
+            let exact: f64 = dw.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let mut bound = 1e-5 * abs + slack;
+            for (bw, bx) in dw.chunks(32).zip(x.chunks(32)) {
+                let d = bx.iter().fold(0f32, |a, v| a.max(v.abs())) as f64 / 127.0;
+                let e = match fast.vec_dot_type {
+                    GgmlType::F32 => 0.0,
+                    GgmlType::F16 | GgmlType::BF16 => d * 127.0 * 2f64.powi(-8),
+                    _ => 0.5 * d + 127.0 * d * 2f64.powi(-11),
+                };
+                bound += bw.iter().map(|v| v.abs() as f64).sum::<f64>() * e;
+            }
+            assert!(
+                (b - exact).abs() <= bound,
+                "{} row {r}: vec_dot {b} vs exact {exact} (bound {bound})",
+                info.name
+            );
+        }
+    }
+    seen
+}
+
+#[test]
+fn quant_real_smollm2_rows_match_dequantized_dot() {
+    let seen = check_real_rows(crate::util::SMOLLM2_FILE);
+    assert!(seen.contains(&GgmlType::Q4_1), "{seen:?}");
+    assert!(seen.contains(&GgmlType::Q8_0), "{seen:?}");
+}
+
+#[test]
+fn quant_real_gemma3_rows_match_dequantized_dot() {
+    let seen = check_real_rows(crate::util::GEMMA3_FILE);
+    assert!(seen.contains(&GgmlType::Q5_0), "{seen:?}");
+}

@@ -1,1 +1,389 @@
-//! (in progress)
+//! AVX2 + FMA (+ F16C) twins of the scalar kernels: the decode hot loop.
+//!
+//! Integer products inside a block are exact (`maddubs`/`madd`), so these differ from the scalar
+//! spec only in the order float terms are summed; the activation quantizers are bit-exact with
+//! the scalar ones (`round_half_away` emulates `roundf`). Facts taken from llama.cpp
+//! `ggml/src/ggml-cpu/arch/x86/quants.c` (nibble unpacking, `bytes_from_bits_32`, the
+//! `sign`/`maddubs` trick for signed x signed bytes); the code is our own.
+//!
+//! Each `pub(super)` entry point is safe: it re-checks the cached CPU detection (one atomic load
+//! per row) and falls back to the scalar kernel, so calling it on an old CPU is never UB.
+
+use std::arch::x86_64::*;
+
+use super::blocks::{
+    as_blocks, as_blocks_mut, f16_le_from, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0,
+    BlockQ8_1, QK,
+};
+use super::dispatch::has_avx2;
+use super::{float, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers (no memory access, so safe to call from code compiled with the same features).
+
+/// Horizontal sum of 8 f32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn hsum_ps(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    _mm_cvtss_f32(s)
+}
+
+/// Horizontal sum of 8 i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn hsum_epi32(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+    _mm_cvtsi128_si32(s)
+}
+
+/// f16 field -> f32 with F16C.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn f16x(b: [u8; 2]) -> f32 {
+    _mm_cvtss_f32(_mm_cvtph_ps(
+        _mm_cvtsi32_si128(u16::from_le_bytes(b) as i32),
+    ))
+}
+
+/// 16 bytes of nibbles -> 32 bytes: low nibbles in bytes 0..16, high nibbles in bytes 16..32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn unpack_nibbles(qs: &[u8; 16]) -> __m256i {
+    // SAFETY: qs is exactly 16 bytes; loadu needs no alignment.
+    let t = unsafe { _mm_loadu_si128(qs.as_ptr().cast()) };
+    let v = _mm256_set_m128i(_mm_srli_epi16::<4>(t), t);
+    _mm256_and_si256(v, _mm256_set1_epi8(0x0f))
+}
+
+/// Bit `i` of `x` -> byte `i` = 0xff when set, 0x00 when clear.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn bytes_from_bits_32(x: u32) -> __m256i {
+    let t = _mm256_set1_epi32(x as i32);
+    let shuf = _mm256_set_epi64x(
+        0x0303_0303_0303_0303,
+        0x0202_0202_0202_0202,
+        0x0101_0101_0101_0101,
+        0,
+    );
+    let bytes = _mm256_shuffle_epi8(t, shuf);
+    let all_but_bit_i = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe);
+    _mm256_cmpeq_epi8(
+        _mm256_or_si256(bytes, all_but_bit_i),
+        _mm256_set1_epi64x(-1),
+    )
+}
+
+/// Sums of 4 adjacent products of unsigned `a` and signed `b` bytes, as 8 f32 lanes (exact
+/// while `|a*b|` pairs fit i16, true for every pairing here).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn mul_sum_us8(a: __m256i, b: __m256i) -> __m256 {
+    let p16 = _mm256_maddubs_epi16(a, b);
+    _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)))
+}
+
+/// As `mul_sum_us8` for signed x signed bytes: `|a| * (b * sign(a))`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn mul_sum_i8(a: __m256i, b: __m256i) -> __m256 {
+    mul_sum_us8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn load_i8x32(q: &[i8; 32]) -> __m256i {
+    // SAFETY: q is exactly 32 bytes; loadu needs no alignment.
+    unsafe { _mm256_loadu_si256(q.as_ptr().cast()) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantized dots.
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let eight = _mm256_set1_epi8(8);
+    let one = |bw: &BlockQ4_0, bx: &BlockQ8_0, acc: &mut __m256| {
+        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
+        let qw = _mm256_sub_epi8(unpack_nibbles(&bw.qs), eight);
+        *acc = _mm256_fmadd_ps(d, mul_sum_i8(qw, load_i8x32(&bx.qs)), *acc);
+    };
+    let (w2, x2) = (w.chunks_exact(2), x.chunks_exact(2));
+    let (wr, xr) = (w2.remainder(), x2.remainder());
+    for (bw, bx) in w2.zip(x2) {
+        one(&bw[0], &bx[0], &mut acc0);
+        one(&bw[1], &bx[1], &mut acc1);
+    }
+    for (bw, bx) in wr.iter().zip(xr) {
+        one(bw, bx, &mut acc0);
+    }
+    hsum_ps(_mm256_add_ps(acc0, acc1))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
+    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut summs = 0.0f32;
+    let mut one = |bw: &BlockQ4_1, bx: &BlockQ8_1, acc: &mut __m256| {
+        summs += f16x(bw.m) * f16x(bx.s);
+        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
+        *acc = _mm256_fmadd_ps(
+            d,
+            mul_sum_us8(unpack_nibbles(&bw.qs), load_i8x32(&bx.qs)),
+            *acc,
+        );
+    };
+    let (w2, x2) = (w.chunks_exact(2), x.chunks_exact(2));
+    let (wr, xr) = (w2.remainder(), x2.remainder());
+    for (bw, bx) in w2.zip(x2) {
+        one(&bw[0], &bx[0], &mut acc0);
+        one(&bw[1], &bx[1], &mut acc1);
+    }
+    for (bw, bx) in wr.iter().zip(xr) {
+        one(bw, bx, &mut acc0);
+    }
+    hsum_ps(_mm256_add_ps(acc0, acc1)) + summs
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let f0 = _mm256_set1_epi8(0xf0u8 as i8);
+    for (bw, bx) in w.iter().zip(x) {
+        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
+        // (nibble | bit4 << 4) - 16 == nibble when bit4 is set, nibble | 0xf0 (as i8) when not.
+        let hi = _mm256_andnot_si256(bytes_from_bits_32(u32::from_le_bytes(bw.qh)), f0);
+        let qw = _mm256_or_si256(unpack_nibbles(&bw.qs), hi);
+        acc = _mm256_fmadd_ps(d, mul_sum_i8(qw, load_i8x32(&bx.qs)), acc);
+    }
+    hsum_ps(acc)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q5_1_q8_1(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut summs = 0.0f32;
+    let bit4 = _mm256_set1_epi8(0x10);
+    for (bw, bx) in w.iter().zip(x) {
+        summs += f16x(bw.m) * f16x(bx.s);
+        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
+        let hi = _mm256_and_si256(bytes_from_bits_32(u32::from_le_bytes(bw.qh)), bit4);
+        let qw = _mm256_or_si256(unpack_nibbles(&bw.qs), hi);
+        acc = _mm256_fmadd_ps(d, mul_sum_us8(qw, load_i8x32(&bx.qs)), acc);
+    }
+    hsum_ps(acc) + summs
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
+    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let one = |bw: &BlockQ8_0, bx: &BlockQ8_0, acc: &mut __m256| {
+        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
+        *acc = _mm256_fmadd_ps(d, mul_sum_i8(load_i8x32(&bw.qs), load_i8x32(&bx.qs)), *acc);
+    };
+    let (w2, x2) = (w.chunks_exact(2), x.chunks_exact(2));
+    let (wr, xr) = (w2.remainder(), x2.remainder());
+    for (bw, bx) in w2.zip(x2) {
+        one(&bw[0], &bx[0], &mut acc0);
+        one(&bw[1], &bx[1], &mut acc1);
+    }
+    for (bw, bx) in wr.iter().zip(xr) {
+        one(bw, bx, &mut acc0);
+    }
+    hsum_ps(_mm256_add_ps(acc0, acc1))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Float dots: 32 elements per step in 4 accumulators, then 8-wide, then a scalar tail.
+
+/// Sums `f(a_chunk, b_chunk)` products over 8-element vectors of `w`/`x` (element size `es`
+/// bytes), with `load` turning 8 elements at a byte chunk into 8 f32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_lanes(w: &[u8], x: &[u8], es: usize, load: impl Fn(&[u8]) -> __m256) -> (f32, usize) {
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let (w32, x32) = (w.chunks_exact(32 * es), x.chunks_exact(32 * es));
+    let (wr, xr) = (w32.remainder(), x32.remainder());
+    for (a, b) in w32.zip(x32) {
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            let r = k * 8 * es..(k + 1) * 8 * es;
+            *acc_k = _mm256_fmadd_ps(load(&a[r.clone()]), load(&b[r]), *acc_k);
+        }
+    }
+    let (w8, x8) = (wr.chunks_exact(8 * es), xr.chunks_exact(8 * es));
+    let done = (w.len() - w8.remainder().len()) / es;
+    for (a, b) in w8.zip(x8) {
+        acc[0] = _mm256_fmadd_ps(load(a), load(b), acc[0]);
+    }
+    let s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    (hsum_ps(s), done)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_f32(n: usize, w: &[u8], x: &[u8]) -> f32 {
+    let load = |c: &[u8]| {
+        debug_assert!(c.len() >= 32);
+        // SAFETY: `dot_lanes` only passes chunks of 8 elements = 32 bytes; loadu has no
+        // alignment requirement.
+        unsafe { _mm256_loadu_ps(c.as_ptr().cast()) }
+    };
+    let (s, done) = dot_lanes(w, x, 4, load);
+    s + float::vec_dot_f32(n - done, &w[done * 4..], &x[done * 4..])
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_f16(n: usize, w: &[u8], x: &[u8]) -> f32 {
+    let load = |c: &[u8]| {
+        debug_assert!(c.len() >= 16);
+        // SAFETY: chunks of 8 f16 = 16 bytes; loadu has no alignment requirement.
+        _mm256_cvtph_ps(unsafe { _mm_loadu_si128(c.as_ptr().cast()) })
+    };
+    let (s, done) = dot_lanes(w, x, 2, load);
+    s + float::vec_dot_f16(n - done, &w[done * 2..], &x[done * 2..])
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_bf16(n: usize, w: &[u8], x: &[u8]) -> f32 {
+    let load = |c: &[u8]| {
+        debug_assert!(c.len() >= 16);
+        // SAFETY: chunks of 8 bf16 = 16 bytes; loadu has no alignment requirement.
+        let h = unsafe { _mm_loadu_si128(c.as_ptr().cast()) };
+        _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+    };
+    let (s, done) = dot_lanes(w, x, 2, load);
+    s + float::vec_dot_bf16(n - done, &w[done * 2..], &x[done * 2..])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation quantizers (bit-exact with the scalar ones).
+
+/// `roundf`: round half away from zero (`_mm256_round_ps` only offers ties-to-even).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn round_half_away(v: __m256) -> __m256 {
+    let sign = _mm256_set1_ps(-0.0);
+    let t = _mm256_round_ps::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(v);
+    let frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t)); // exact
+    let up = _mm256_cmp_ps::<_CMP_GE_OQ>(frac, _mm256_set1_ps(0.5));
+    let step = _mm256_or_ps(_mm256_and_ps(v, sign), _mm256_set1_ps(1.0));
+    _mm256_add_ps(t, _mm256_and_ps(up, step))
+}
+
+/// Quantizes 32 floats to `qs`; returns `(d, sum of q)`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn quantize_block_q8(x: &[f32], qs: &mut [i8; 32]) -> (f32, i32) {
+    debug_assert_eq!(x.len(), QK);
+    let mut v = [_mm256_setzero_ps(); 4];
+    for (k, vk) in v.iter_mut().enumerate() {
+        // SAFETY: x has 32 elements, so x[8k..8k+8] is in bounds; loadu needs no alignment.
+        *vk = unsafe { _mm256_loadu_ps(x[k * 8..k * 8 + 8].as_ptr()) };
+    }
+    let sign = _mm256_set1_ps(-0.0);
+    let abs = |a: __m256| _mm256_andnot_ps(sign, a);
+    let m = _mm256_max_ps(
+        _mm256_max_ps(abs(v[0]), abs(v[1])),
+        _mm256_max_ps(abs(v[2]), abs(v[3])),
+    );
+    let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
+    let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    let amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+    let d = amax / 127.0;
+    let id = _mm256_set1_ps(if d != 0.0 { 1.0 / d } else { 0.0 });
+    let i = v.map(|vk| _mm256_cvtps_epi32(round_half_away(_mm256_mul_ps(vk, id))));
+    let sum = hsum_epi32(_mm256_add_epi32(
+        _mm256_add_epi32(i[0], i[1]),
+        _mm256_add_epi32(i[2], i[3]),
+    ));
+    // packs interleave 128-bit lanes; the permute puts the 4-byte groups back in order.
+    let p = _mm256_packs_epi16(
+        _mm256_packs_epi32(i[0], i[1]),
+        _mm256_packs_epi32(i[2], i[3]),
+    );
+    let p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    // SAFETY: qs is exactly 32 bytes; storeu needs no alignment.
+    unsafe { _mm256_storeu_si256(qs.as_mut_ptr().cast(), p) };
+    (d, sum)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn quantize_q8_0(src: &[f32], dst: &mut [u8]) {
+    for (x, b) in src.chunks_exact(QK).zip(as_blocks_mut::<BlockQ8_0>(dst)) {
+        let (d, _) = quantize_block_q8(x, &mut b.qs);
+        b.d = f16_le_from(d);
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn quantize_q8_1(src: &[f32], dst: &mut [u8]) {
+    for (x, b) in src.chunks_exact(QK).zip(as_blocks_mut::<BlockQ8_1>(dst)) {
+        let (d, sum) = quantize_block_q8(x, &mut b.qs);
+        b.d = f16_le_from(d);
+        b.s = f16_le_from(sum as f32 * d);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Safe entry points for the dispatch table.
+
+macro_rules! entry {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $fast:expr, $scalar:path) => {
+        $(#[$doc])*
+        pub(super) fn $name($($arg: $ty),*) -> $ret {
+            if has_avx2() {
+                // SAFETY: has_avx2() checked at run time that the CPU supports avx2, fma and
+                // f16c, the features the callee is compiled with.
+                unsafe { $fast }
+            } else {
+                $scalar($($arg),*)
+            }
+        }
+    };
+}
+
+entry!(vec_dot_q4_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK * 18, n / QK * 34));
+    dot_q4_0_q8_0(as_blocks(w), as_blocks(x))
+}, q4_0::vec_dot_q4_0_q8_0);
+entry!(vec_dot_q4_1_q8_1(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK * 20, n / QK * 36));
+    dot_q4_1_q8_1(as_blocks(w), as_blocks(x))
+}, q4_1::vec_dot_q4_1_q8_1);
+entry!(vec_dot_q5_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK * 22, n / QK * 34));
+    dot_q5_0_q8_0(as_blocks(w), as_blocks(x))
+}, q5_0::vec_dot_q5_0_q8_0);
+entry!(vec_dot_q5_1_q8_1(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK * 24, n / QK * 36));
+    dot_q5_1_q8_1(as_blocks(w), as_blocks(x))
+}, q5_1::vec_dot_q5_1_q8_1);
+entry!(vec_dot_q8_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK * 34, n / QK * 34));
+    dot_q8_0_q8_0(as_blocks(w), as_blocks(x))
+}, q8_0::vec_dot_q8_0_q8_0);
+entry!(vec_dot_f32(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n * 4, n * 4));
+    dot_f32(n, w, x)
+}, float::vec_dot_f32);
+entry!(vec_dot_f16(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n * 2, n * 2));
+    dot_f16(n, w, x)
+}, float::vec_dot_f16);
+entry!(vec_dot_bf16(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n * 2, n * 2));
+    dot_bf16(n, w, x)
+}, float::vec_dot_bf16);
+entry!(quantize_row_q8_0(src: &[f32], dst: &mut [u8]) -> () = {
+    debug_assert_eq!(dst.len(), src.len() / QK * 34);
+    quantize_q8_0(src, dst)
+}, q8_0::quantize_row_q8_0);
+entry!(quantize_row_q8_1(src: &[f32], dst: &mut [u8]) -> () = {
+    debug_assert_eq!(dst.len(), src.len() / QK * 36);
+    quantize_q8_1(src, dst)
+}, q8_1::quantize_row_q8_1);

@@ -1,5 +1,13 @@
-//! (in progress: the quant helper replaces this stub with the real kernel tables)
-use super::GgmlType;
+//! Kernel tables per weight type, and the run-time choice between them.
+//!
+//! `scalar_kernels` is the plain-loop spec; `kernels` returns the fastest table this CPU can
+//! run, chosen once (`is_x86_feature_detected!`, never `target-cpu=native`). Pairings follow
+//! ggml's `type_traits_cpu[..].vec_dot_type`: Q4_0/Q5_0/Q8_0 dot Q8_0, Q4_1/Q5_1 dot Q8_1,
+//! and F32/F16/BF16 dot themselves.
+
+use std::sync::OnceLock;
+
+use super::{float, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, GgmlType};
 
 /// Kernels for one weight type.
 pub struct TypeKernels {
@@ -12,13 +20,205 @@ pub struct TypeKernels {
     pub vec_dot: fn(n: usize, w: &[u8], x: &[u8]) -> f32,
 }
 
-pub fn kernels(_t: GgmlType) -> Option<&'static TypeKernels> {
-    None
+/// True when this CPU runs the AVX2 kernels (avx2, fma and f16c), detected once.
+pub fn has_avx2() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("fma")
+                && std::is_x86_feature_detected!("f16c")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
 }
 
-pub fn scalar_kernels(_t: GgmlType) -> Option<&'static TypeKernels> {
-    None
+const fn tk(
+    ty: GgmlType,
+    dequantize_row: fn(&[u8], &mut [f32]),
+    vec_dot_type: GgmlType,
+    vec_dot: fn(usize, &[u8], &[u8]) -> f32,
+) -> TypeKernels {
+    TypeKernels {
+        ty,
+        dequantize_row,
+        vec_dot_type,
+        vec_dot,
+    }
 }
 
-/// Quantize activations `src` into format `t` (a `vec_dot_type`), writing whole blocks to `dst`.
-pub fn quantize_row(_t: GgmlType, _src: &[f32], _dst: &mut [u8]) {}
+use GgmlType as T;
+
+static SCALAR: [TypeKernels; 8] = [
+    tk(
+        T::F32,
+        float::dequantize_row_f32,
+        T::F32,
+        float::vec_dot_f32,
+    ),
+    tk(
+        T::F16,
+        float::dequantize_row_f16,
+        T::F16,
+        float::vec_dot_f16,
+    ),
+    tk(
+        T::BF16,
+        float::dequantize_row_bf16,
+        T::BF16,
+        float::vec_dot_bf16,
+    ),
+    tk(
+        T::Q4_0,
+        q4_0::dequantize_row_q4_0,
+        T::Q8_0,
+        q4_0::vec_dot_q4_0_q8_0,
+    ),
+    tk(
+        T::Q4_1,
+        q4_1::dequantize_row_q4_1,
+        T::Q8_1,
+        q4_1::vec_dot_q4_1_q8_1,
+    ),
+    tk(
+        T::Q5_0,
+        q5_0::dequantize_row_q5_0,
+        T::Q8_0,
+        q5_0::vec_dot_q5_0_q8_0,
+    ),
+    tk(
+        T::Q5_1,
+        q5_1::dequantize_row_q5_1,
+        T::Q8_1,
+        q5_1::vec_dot_q5_1_q8_1,
+    ),
+    tk(
+        T::Q8_0,
+        q8_0::dequantize_row_q8_0,
+        T::Q8_0,
+        q8_0::vec_dot_q8_0_q8_0,
+    ),
+];
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::super::{avx2, float, q4_0, q4_1, q5_0, q5_1, q8_0};
+    use super::{tk, TypeKernels, T};
+
+    pub(super) static AVX2: [TypeKernels; 8] = [
+        tk(T::F32, float::dequantize_row_f32, T::F32, avx2::vec_dot_f32),
+        tk(T::F16, float::dequantize_row_f16, T::F16, avx2::vec_dot_f16),
+        tk(
+            T::BF16,
+            float::dequantize_row_bf16,
+            T::BF16,
+            avx2::vec_dot_bf16,
+        ),
+        tk(
+            T::Q4_0,
+            q4_0::dequantize_row_q4_0,
+            T::Q8_0,
+            avx2::vec_dot_q4_0_q8_0,
+        ),
+        tk(
+            T::Q4_1,
+            q4_1::dequantize_row_q4_1,
+            T::Q8_1,
+            avx2::vec_dot_q4_1_q8_1,
+        ),
+        tk(
+            T::Q5_0,
+            q5_0::dequantize_row_q5_0,
+            T::Q8_0,
+            avx2::vec_dot_q5_0_q8_0,
+        ),
+        tk(
+            T::Q5_1,
+            q5_1::dequantize_row_q5_1,
+            T::Q8_1,
+            avx2::vec_dot_q5_1_q8_1,
+        ),
+        tk(
+            T::Q8_0,
+            q8_0::dequantize_row_q8_0,
+            T::Q8_0,
+            avx2::vec_dot_q8_0_q8_0,
+        ),
+    ];
+}
+
+fn find(table: &'static [TypeKernels], t: GgmlType) -> Option<&'static TypeKernels> {
+    table.iter().find(|k| k.ty == t)
+}
+
+/// The fastest kernels this CPU supports for weight type `t` (`None`: not supported yet, or an
+/// activation-only format such as Q8_1).
+pub fn kernels(t: GgmlType) -> Option<&'static TypeKernels> {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        return find(&x86::AVX2, t);
+    }
+    find(&SCALAR, t)
+}
+
+/// The scalar spec kernels for weight type `t`.
+pub fn scalar_kernels(t: GgmlType) -> Option<&'static TypeKernels> {
+    find(&SCALAR, t)
+}
+
+/// Quantize activations `src` into format `t` (a `vec_dot_type`: F32, F16, BF16, Q8_0, Q8_1),
+/// writing whole blocks to `dst` (`t.row_bytes(src.len())` bytes). Uses AVX2 when available;
+/// the result is bit-identical to [`quantize_row_scalar`]. Other types leave `dst` untouched
+/// (a `debug_assert!` fires).
+pub fn quantize_row(t: GgmlType, src: &[f32], dst: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        match t {
+            T::Q8_0 => return super::avx2::quantize_row_q8_0(src, dst),
+            T::Q8_1 => return super::avx2::quantize_row_q8_1(src, dst),
+            _ => {}
+        }
+    }
+    quantize_row_scalar(t, src, dst)
+}
+
+/// Scalar twin of [`quantize_row`].
+pub fn quantize_row_scalar(t: GgmlType, src: &[f32], dst: &mut [u8]) {
+    debug_assert_eq!(src.len() % t.block_len(), 0);
+    debug_assert_eq!(dst.len(), src.len() / t.block_len() * t.block_bytes());
+    match t {
+        T::F32 => float::quantize_row_f32(src, dst),
+        T::F16 => float::quantize_row_f16(src, dst),
+        T::BF16 => float::quantize_row_bf16(src, dst),
+        T::Q8_0 => q8_0::quantize_row_q8_0(src, dst),
+        T::Q8_1 => q8_1::quantize_row_q8_1(src, dst),
+        _ => debug_assert!(false, "{t} is not an activation format"),
+    }
+}
+
+/// Reference quantizer for weights of type `t` (tests, synthetic GGUF models). Returns false
+/// when `t` has no quantizer yet or the lengths are not whole blocks.
+pub fn quantize_weights(t: GgmlType, src: &[f32], dst: &mut [u8]) -> bool {
+    if !src.len().is_multiple_of(t.block_len())
+        || dst.len() != src.len() / t.block_len() * t.block_bytes()
+    {
+        return false;
+    }
+    match t {
+        T::F32 => float::quantize_row_f32(src, dst),
+        T::F16 => float::quantize_row_f16(src, dst),
+        T::BF16 => float::quantize_row_bf16(src, dst),
+        T::Q4_0 => q4_0::quantize_row_q4_0(src, dst),
+        T::Q4_1 => q4_1::quantize_row_q4_1(src, dst),
+        T::Q5_0 => q5_0::quantize_row_q5_0(src, dst),
+        T::Q5_1 => q5_1::quantize_row_q5_1(src, dst),
+        T::Q8_0 => q8_0::quantize_row_q8_0(src, dst),
+        T::Q8_1 => q8_1::quantize_row_q8_1(src, dst),
+        _ => return false,
+    }
+    true
+}

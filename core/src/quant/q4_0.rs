@@ -1,1 +1,68 @@
-//! (in progress)
+//! Q4_0: blocks of 32 weights, 4.5 bits each: `d` (f16) + 16 bytes of nibbles; value = `(q - 8) * d`.
+//! Byte `j` holds element `j` in its low nibble and element `j + 16` in its high nibble.
+//! Dotted against Q8_0 activations.
+//!
+//! port of llama.cpp `ggml/src/ggml-quants.c` (`quantize_row_q4_0_ref`, `dequantize_row_q4_0`)
+//! and `ggml/src/ggml-cpu/quants.c` (`ggml_vec_dot_q4_0_q8_0_generic`).
+
+use super::blocks::{as_blocks, as_blocks_mut, f16_le, f16_le_from, BlockQ4_0, BlockQ8_0, QK};
+
+/// Decodes whole Q4_0 blocks into `dst` (`dst.len()` elements).
+pub fn dequantize_row_q4_0(src: &[u8], dst: &mut [f32]) {
+    debug_assert_eq!(src.len(), dst.len() / QK * 18);
+    debug_assert_eq!(dst.len() % QK, 0);
+    for (b, y) in as_blocks::<BlockQ4_0>(src)
+        .iter()
+        .zip(dst.chunks_exact_mut(QK))
+    {
+        let d = f16_le(b.d);
+        for (j, &q) in b.qs.iter().enumerate() {
+            y[j] = ((q & 0x0f) as i32 - 8) as f32 * d;
+            y[j + QK / 2] = ((q >> 4) as i32 - 8) as f32 * d;
+        }
+    }
+}
+
+/// Reference quantizer (weights): the value of largest magnitude maps to -8.
+pub fn quantize_row_q4_0(src: &[f32], dst: &mut [u8]) {
+    debug_assert_eq!(src.len() % QK, 0);
+    debug_assert_eq!(dst.len(), src.len() / QK * 18);
+    for (x, b) in src.chunks_exact(QK).zip(as_blocks_mut::<BlockQ4_0>(dst)) {
+        let (mut amax, mut max) = (0.0f32, 0.0f32);
+        for &v in x {
+            if amax < v.abs() {
+                amax = v.abs();
+                max = v;
+            }
+        }
+        let d = max / -8.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        b.d = f16_le_from(d);
+        for j in 0..QK / 2 {
+            let q0 = ((x[j] * id + 8.5) as i8).min(15) as u8;
+            let q1 = ((x[j + QK / 2] * id + 8.5) as i8).min(15) as u8;
+            b.qs[j] = q0 | (q1 << 4);
+        }
+    }
+}
+
+/// Scalar spec of the Q4_0 x Q8_0 dot product over `n` elements.
+pub fn vec_dot_q4_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 {
+    debug_assert_eq!(n % QK, 0);
+    debug_assert_eq!(w.len(), n / QK * 18);
+    debug_assert_eq!(x.len(), n / QK * 34);
+    let mut sumf = 0.0f32;
+    for (bw, bx) in as_blocks::<BlockQ4_0>(w)
+        .iter()
+        .zip(as_blocks::<BlockQ8_0>(x))
+    {
+        let mut sumi = 0i32;
+        for j in 0..QK / 2 {
+            let v0 = (bw.qs[j] & 0x0f) as i32 - 8;
+            let v1 = (bw.qs[j] >> 4) as i32 - 8;
+            sumi += v0 * bx.qs[j] as i32 + v1 * bx.qs[j + QK / 2] as i32;
+        }
+        sumf += sumi as f32 * (f16_le(bw.d) * f16_le(bx.d));
+    }
+    sumf
+}
