@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use serde_json::Value;
-use wasm_chord_core::gguf::GgufFile;
+use wasm_chord_core::gguf::{self, keys, GgufFile, GgufWriter};
 use wasm_chord_core::tokenizer::{StreamDecoder, Tokenizer};
 use wasm_chord_core::Error;
 
@@ -101,6 +101,12 @@ fn check_ppl_ids(tok: &Tokenizer, model: &str) {
         "{model}: encoded {} bytes of ppl_text.txt into {} tokens in {:?}",
         text.len(),
         got.len(),
+        t0.elapsed()
+    );
+    // Generous bound (the machine is shared); llama.cpp-grade speed is a few ms.
+    assert!(
+        t0.elapsed().as_millis() < 250,
+        "{model}: encoding 20 KB took {:?}",
         t0.elapsed()
     );
     let n = expected.len();
@@ -302,6 +308,126 @@ fn tokenizer_gemma3_decode_round_trips() {
         for key in ["ids", "ids_no_special"] {
             let decoded = tok.decode(&ids_of(&line, key)).expect("decode");
             assert_eq!(decoded, text, "decode({key}) of {text:?}");
+        }
+    }
+}
+
+/// The SmolLM2 file's metadata with some keys replaced (`None` removes the key), rebuilt
+/// as an in-memory GGUF.
+fn smollm2_with(overrides: &[(&str, Option<gguf::Value>)]) -> Vec<u8> {
+    let bytes = util::model_bytes(util::SMOLLM2_FILE);
+    let file = GgufFile::parse(&bytes).expect("parse gguf");
+    let mut w = GgufWriter::new();
+    for (key, value) in file.metadata() {
+        if overrides.iter().all(|(k, _)| k != key) {
+            w.add(key, value.clone());
+        }
+    }
+    for (key, value) in overrides {
+        if let Some(v) = value {
+            w.add(key, v.clone());
+        }
+    }
+    w.to_bytes()
+}
+
+fn load_bytes(bytes: &[u8]) -> wasm_chord_core::Result<Tokenizer> {
+    Tokenizer::from_gguf(&GgufFile::parse(bytes).expect("parse rebuilt gguf"))
+}
+
+fn strings(v: &[&str]) -> gguf::Value {
+    gguf::Value::Array(gguf::Array::String(
+        v.iter().map(|s| s.to_string()).collect(),
+    ))
+}
+
+#[test]
+fn tokenizer_rejects_unsupported_model() {
+    let bytes = smollm2_with(&[(
+        keys::TOKENIZER_MODEL,
+        Some(gguf::Value::String("bert".into())),
+    )]);
+    assert!(matches!(
+        load_bytes(&bytes),
+        Err(Error::UnsupportedTokenizer(name)) if name == "bert"
+    ));
+}
+
+#[test]
+fn tokenizer_reports_missing_keys() {
+    for key in [
+        keys::TOKENIZER_MODEL,
+        keys::TOKENIZER_TOKENS,
+        keys::TOKENIZER_MERGES,
+    ] {
+        let bytes = smollm2_with(&[(key, None)]);
+        assert!(
+            matches!(load_bytes(&bytes), Err(Error::MissingKey(k)) if k == key),
+            "without {key}"
+        );
+    }
+}
+
+#[test]
+fn tokenizer_rejects_bad_vocabularies() {
+    let cases = [
+        vec![(keys::TOKENIZER_TOKENS, Some(strings(&["a", "b", "a"])))],
+        vec![(keys::TOKENIZER_TOKENS, Some(strings(&[])))],
+        // Fewer token types than tokens.
+        vec![(
+            keys::TOKENIZER_TOKEN_TYPE,
+            Some(gguf::Value::Array(gguf::Array::I32(vec![1; 10]))),
+        )],
+        // BOS requested, but the BOS id is outside the vocabulary.
+        vec![
+            (keys::TOKENIZER_BOS_ID, None),
+            (keys::TOKENIZER_ADD_BOS, Some(gguf::Value::Bool(true))),
+            (keys::TOKENIZER_TOKENS, Some(strings(&["a", "b", "c"]))),
+            (keys::TOKENIZER_TOKEN_TYPE, None),
+        ],
+    ];
+    for overrides in cases {
+        let bytes = smollm2_with(&overrides);
+        let err = load_bytes(&bytes).err();
+        assert!(
+            matches!(err, Some(Error::BadTokenizer(_))),
+            "{:?}: got {err:?}",
+            overrides.iter().map(|(k, _)| k).collect::<Vec<_>>()
+        );
+    }
+    let bytes = smollm2_with(&[(keys::TOKENIZER_SCORES, Some(strings(&["x"])))]);
+    assert!(matches!(
+        load_bytes(&bytes),
+        Err(Error::WrongKeyType { .. })
+    ));
+}
+
+#[test]
+fn tokenizer_other_pre_tokenizers_load_and_round_trip() {
+    // No llama.cpp reference for these on this vocabulary: they must load (unknown names fall
+    // back to llama.cpp's default list) and byte-level BPE must stay lossless.
+    let lines = jsonl(&util::refdata_dir("smollm2").join("tokenize.jsonl"));
+    for pre in [
+        Some("gpt-2"),
+        Some("llama3"),
+        Some("qwen2"),
+        Some("default"),
+        Some("no-such-pre"),
+        None,
+    ] {
+        let bytes = smollm2_with(&[(
+            keys::TOKENIZER_PRE,
+            pre.map(|p| gguf::Value::String(p.into())),
+        )]);
+        let tok = load_bytes(&bytes).unwrap_or_else(|e| panic!("pre {pre:?}: {e}"));
+        for line in &lines {
+            let text = line["text"].as_str().unwrap();
+            let ids = tok.encode(text, false);
+            let mut bytes = Vec::new();
+            for &id in &ids {
+                bytes.extend(tok.token_to_piece(id).unwrap());
+            }
+            assert_eq!(String::from_utf8_lossy(&bytes), text, "pre {pre:?}");
         }
     }
 }
