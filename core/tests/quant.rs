@@ -5,7 +5,7 @@ use half::f16;
 use wasm_chord_core::quant::*;
 
 /// Weight types with kernels.
-const WEIGHT_TYPES: [GgmlType; 8] = [
+const WEIGHT_TYPES: [GgmlType; 13] = [
     GgmlType::F32,
     GgmlType::F16,
     GgmlType::BF16,
@@ -14,7 +14,24 @@ const WEIGHT_TYPES: [GgmlType; 8] = [
     GgmlType::Q5_0,
     GgmlType::Q5_1,
     GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
 ];
+
+/// Byte offsets of the f16 super-block scales (`d`, then `dmin` when present) in K-quant blocks
+/// (ggml-common.h field order).
+fn k_scale_fields(t: GgmlType) -> &'static [usize] {
+    match t {
+        GgmlType::Q2_K => &[80, 82],
+        GgmlType::Q3_K => &[108],
+        GgmlType::Q4_K | GgmlType::Q5_K => &[0, 2],
+        GgmlType::Q6_K => &[208],
+        _ => &[],
+    }
+}
 
 /// Deterministic xorshift64* (seeded), so failures reproduce.
 struct Rng(u64);
@@ -30,7 +47,7 @@ impl Rng {
     fn unit(&mut self) -> f32 {
         (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     }
-    /// Values whose scale changes every 32 elements (1e-3 .. 10), with an occasional offset
+    /// Values whose scale changes every 32 elements (1e-2 .. 1e2), with an occasional offset
     /// so min/max formats see one-signed blocks too.
     fn row(&mut self, n: usize) -> Vec<f32> {
         let mut v = Vec::with_capacity(n);
@@ -47,6 +64,23 @@ impl Rng {
 
 fn row_bytes(t: GgmlType, n: usize) -> usize {
     n / t.block_len() * t.block_bytes()
+}
+
+/// Valid random weights of type `t`: our reference quantizer where there is one, otherwise
+/// (K-quants) random bytes with finite, moderate f16 super-block scales.
+fn random_weights(t: GgmlType, rng: &mut Rng, n: usize) -> Vec<u8> {
+    let fields = k_scale_fields(t);
+    if fields.is_empty() {
+        return quantize_w(t, &rng.row(n));
+    }
+    let mut w: Vec<u8> = (0..row_bytes(t, n)).map(|_| rng.next_u64() as u8).collect();
+    for b in w.chunks_exact_mut(t.block_bytes()) {
+        for &f in fields {
+            let d = f16::from_f32(10f32.powf(rng.unit() - 2.0)).to_le_bytes();
+            b[f..f + 2].copy_from_slice(&d);
+        }
+    }
+    w
 }
 
 fn quantize_w(t: GgmlType, x: &[f32]) -> Vec<u8> {
@@ -73,7 +107,14 @@ fn f16_at(b: &[u8], i: usize) -> f32 {
 /// ggml's layout (d f16, s f16, 32 x i8).
 fn dequant_act(t: GgmlType, x: &[u8], n: usize) -> Vec<f32> {
     let mut out = vec![0f32; n];
-    if t == GgmlType::Q8_1 {
+    if t == GgmlType::Q8_K {
+        for (b, y) in x.chunks_exact(292).zip(out.chunks_exact_mut(256)) {
+            let d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            for j in 0..256 {
+                y[j] = b[4 + j] as i8 as f32 * d;
+            }
+        }
+    } else if t == GgmlType::Q8_1 {
         for (b, y) in x.chunks_exact(36).zip(out.chunks_exact_mut(32)) {
             let d = f16_at(b, 0);
             for j in 0..32 {
@@ -120,6 +161,8 @@ fn reference_dot(t: GgmlType, w: &[u8], x: &[u8], n: usize) -> (f64, f64, f64) {
 fn lengths(t: GgmlType) -> Vec<usize> {
     if t.block_len() == 1 {
         vec![1, 7, 8, 31, 33, 257, 576, 1056, 2051]
+    } else if t.block_len() == 256 {
+        [1, 2, 3, 7, 33].iter().map(|b| b * 256).collect()
     } else {
         [1, 2, 3, 7, 8, 33, 64, 97].iter().map(|b| b * 32).collect()
     }
@@ -150,6 +193,16 @@ fn quant_block_sizes_match_type_table() {
     assert_eq!(vdt(GgmlType::BF16), GgmlType::BF16);
     assert_eq!(vdt(GgmlType::F32), GgmlType::F32);
     assert!(kernels(GgmlType::Q8_1).is_none());
+    assert!(kernels(GgmlType::Q8_K).is_none());
+    for t in [
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+    ] {
+        assert_eq!(vdt(t), GgmlType::Q8_K);
+    }
 }
 
 #[test]
@@ -162,7 +215,7 @@ fn quant_fast_vec_dot_matches_scalar_for_every_type() {
         let (fast, spec) = (kernels(t).unwrap(), scalar_kernels(t).unwrap());
         for n in lengths(t) {
             for _ in 0..4 {
-                let w = quantize_w(t, &rng.row(n));
+                let w = random_weights(t, &mut rng, n);
                 let x = quantize_act(spec.vec_dot_type, &rng.row(n), true);
                 let (_, abs, slack) = reference_dot(t, &w, &x, n);
                 let a = (fast.vec_dot)(n, &w, &x) as f64;
@@ -183,7 +236,7 @@ fn quant_scalar_vec_dot_matches_dequantized_dot() {
     for t in WEIGHT_TYPES {
         let k = scalar_kernels(t).unwrap();
         for n in lengths(t) {
-            let w = quantize_w(t, &rng.row(n));
+            let w = random_weights(t, &mut rng, n);
             let x = quantize_act(k.vec_dot_type, &rng.row(n), true);
             let (dot, abs, slack) = reference_dot(t, &w, &x, n);
             let got = (k.vec_dot)(n, &w, &x) as f64;
@@ -205,6 +258,7 @@ fn quant_fast_quantize_row_is_bit_exact_with_scalar() {
         GgmlType::BF16,
         GgmlType::Q8_0,
         GgmlType::Q8_1,
+        GgmlType::Q8_K,
     ];
     // Rounding ties: with amax = 127 the scale is exactly 1, so k + 0.5 hits a tie in `roundf`
     // (ties away from zero), where a ties-to-even SIMD round would differ.
@@ -218,8 +272,9 @@ fn quant_fast_quantize_row_is_bit_exact_with_scalar() {
         }
     }));
     ties.extend([0.0f32; 32]);
+    ties.extend((0..160).map(|i| (i as f32 - 80.0) * 0.75));
     for t in acts {
-        for n in [32usize, 96, 224, 1056] {
+        for n in [256usize, 768, 2304] {
             let x = rng.row(n);
             assert_eq!(
                 quantize_act(t, &x, false),
@@ -341,7 +396,8 @@ fn check_real_rows(file: &str) -> Vec<GgmlType> {
             (spec.dequantize_row)(w, &mut dw);
             let exact: f64 = dw.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
             let mut bound = 1e-5 * abs + slack;
-            for (bw, bx) in dw.chunks(32).zip(x.chunks(32)) {
+            let bl = fast.vec_dot_type.block_len().max(32);
+            for (bw, bx) in dw.chunks(bl).zip(x.chunks(bl)) {
                 let d = bx.iter().fold(0f32, |a, v| a.max(v.abs())) as f64 / 127.0;
                 let e = match fast.vec_dot_type {
                     GgmlType::F32 => 0.0,
@@ -370,5 +426,70 @@ fn quant_real_smollm2_rows_match_dequantized_dot() {
 #[test]
 fn quant_real_gemma3_rows_match_dequantized_dot() {
     let seen = check_real_rows(crate::util::GEMMA3_FILE);
-    assert!(seen.contains(&GgmlType::Q5_0), "{seen:?}");
+    for t in [GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K] {
+        assert!(seen.contains(&t), "{seen:?}");
+    }
+}
+
+/// Rough timing of the decode hot loop (`cargo test ... quant_bench -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn quant_bench_vec_dot() {
+    let mut rng = Rng(7);
+    let (n, rows) = (2048usize, 2048usize);
+    for t in WEIGHT_TYPES {
+        let w = quantize_w(t, &rng.row(n * rows));
+        let rb = row_bytes(t, n);
+        for (name, k) in [
+            ("fast", kernels(t).unwrap()),
+            ("scalar", scalar_kernels(t).unwrap()),
+        ] {
+            let x = quantize_act(k.vec_dot_type, &rng.row(n), false);
+            let start = std::time::Instant::now();
+            let mut s = 0f32;
+            for _ in 0..5 {
+                for r in 0..rows {
+                    s += (k.vec_dot)(n, &w[r * rb..(r + 1) * rb], &x);
+                }
+            }
+            let secs = start.elapsed().as_secs_f64() / 5.0;
+            let gbs = (rb * rows) as f64 / secs / 1e9;
+            eprintln!(
+                "{t:>5} {name:>6}: {:7.3} ms/matvec {gbs:6.2} GB/s ({s})",
+                secs * 1e3
+            );
+        }
+    }
+}
+
+/// Q8_K follows ggml's `quantize_row_q8_K_ref`: the largest magnitude maps to -127 (so `d`
+/// takes the opposite sign of that value), rounding is `nearest_int` (ties to even), and
+/// `bsums` are the sums of each 16 values.
+#[test]
+fn quant_q8_k_matches_ggml_definition() {
+    let mut x: Vec<f32> = (0..256).map(|i| ((i % 16) as f32 - 8.0) * 0.5).collect();
+    x[5] = -127.0; // max magnitude, negative: iscale = 1, d = 1
+    let q = quantize_act(GgmlType::Q8_K, &x, false);
+    assert_eq!(f32::from_le_bytes([q[0], q[1], q[2], q[3]]), 1.0);
+    let qs: Vec<i8> = q[4..260].iter().map(|&b| b as i8).collect();
+    assert_eq!(qs[5], -127);
+    // (i % 16 - 8) * 0.5 for i % 16 = 1, 3, 7, 9, 13: -3.5 -> -4, -2.5 -> -2, -0.5 -> 0, 0.5 -> 0, 2.5 -> 2
+    assert_eq!((qs[1], qs[3], qs[7], qs[9], qs[13]), (-4, -2, 0, 0, 2));
+    for g in 0..16 {
+        let sum: i32 = qs[16 * g..16 * g + 16].iter().map(|&v| v as i32).sum();
+        let b = i16::from_le_bytes([q[260 + 2 * g], q[261 + 2 * g]]) as i32;
+        assert_eq!(b, sum, "bsums[{g}]");
+    }
+    // Positive max: d is negative and the max maps to -127.
+    let mut rng = Rng(0x5eed_0006);
+    let mut x = rng.row(256);
+    x[100] = 500.0;
+    let q = quantize_act(GgmlType::Q8_K, &x, false);
+    let d = f32::from_le_bytes([q[0], q[1], q[2], q[3]]);
+    assert!(d < 0.0);
+    assert_eq!(q[4 + 100] as i8, -127);
+    let y = dequant_act(GgmlType::Q8_K, &q, 256);
+    for (a, b) in x.iter().zip(&y) {
+        assert!((a - b).abs() <= 0.5 * d.abs() * 1.0001, "{a} -> {b}");
+    }
 }

@@ -12,11 +12,11 @@
 use std::arch::x86_64::*;
 
 use super::blocks::{
-    as_blocks, as_blocks_mut, f16_le_from, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0,
-    BlockQ8_1, QK,
+    as_blocks, as_blocks_mut, f16_le_from, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1,
+    BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, QK,
 };
 use super::dispatch::has_avx2;
-use super::{float, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1};
+use super::{float, q4_0, q4_1, q4_k, q5_0, q5_1, q6_k, q8_0, q8_1, QK_K};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (no memory access, so safe to call from code compiled with the same features).
@@ -199,6 +199,107 @@ fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
     hsum_ps(_mm256_add_ps(acc0, acc1))
 }
 
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn load_u8x32(q: &[u8; 32]) -> __m256i {
+    // SAFETY: q is exactly 32 bytes; loadu needs no alignment.
+    unsafe { _mm256_loadu_si256(q.as_ptr().cast()) }
+}
+
+/// Q4_K: per sub-block of 32, `maddubs` (nibble x i8) then `madd` by the sub-block's 6-bit
+/// scale keeps the whole super-block sum exact in i32; the min term comes from `bsums`.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut acc_m = 0.0f32;
+    let m4 = _mm256_set1_epi8(0x0f);
+    for (bw, bx) in w.iter().zip(x) {
+        let yd = f32::from_le_bytes(bx.d);
+        let (sc, mn) = q4_k::scales_mins_k4(&bw.scales);
+        let mut summ = 0i32;
+        for (s, &m) in mn.iter().enumerate() {
+            summ += m as i32 * (bx.bsum(2 * s) + bx.bsum(2 * s + 1));
+        }
+        acc_m += yd * f16x(bw.dmin) * summ as f32;
+        let (qc, _) = bw.qs.as_chunks::<32>();
+        let (yc, _) = bx.qs.as_chunks::<32>();
+        let mut sumi = _mm256_setzero_si256();
+        for ((q, y), s) in qc.iter().zip(yc.chunks_exact(2)).zip(sc.chunks_exact(2)) {
+            let q = load_u8x32(q);
+            let lo = _mm256_and_si256(q, m4);
+            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
+            let p0 = _mm256_maddubs_epi16(lo, load_i8x32(&y[0]));
+            let p1 = _mm256_maddubs_epi16(hi, load_i8x32(&y[1]));
+            let p0 = _mm256_madd_epi16(p0, _mm256_set1_epi16(s[0] as i16));
+            let p1 = _mm256_madd_epi16(p1, _mm256_set1_epi16(s[1] as i16));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        let d = _mm256_set1_ps(yd * f16x(bw.d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+    }
+    hsum_ps(acc) - acc_m
+}
+
+/// Q6_K: the unsigned 6-bit values (`q + 32`) go through `maddubs`, each half-lane is scaled by
+/// its sub-block's signed scale with `madd`, and the `-32` offset is `-32 * sum(sc * bsums)`,
+/// folded into the integer sum so the super-block total stays exact.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let m4 = _mm256_set1_epi8(0x0f);
+    let m3 = _mm256_set1_epi8(0x03);
+    let m3_2 = _mm256_set1_epi8(0x0c);
+    let m3_4 = _mm256_set1_epi8(0x30);
+    let m3_6 = _mm256_set1_epi8(0xc0u8 as i8);
+    for (bw, bx) in w.iter().zip(x) {
+        let mut offs = 0i32;
+        for (s, &sc) in bw.scales.iter().enumerate() {
+            offs += sc as i32 * bx.bsum(s);
+        }
+        let mut sumi = _mm256_setr_epi32(-32 * offs, 0, 0, 0, 0, 0, 0, 0);
+        let (qlc, _) = bw.ql.as_chunks::<32>();
+        let (qhc, _) = bw.qh.as_chunks::<32>();
+        let (yc, _) = bx.qs.as_chunks::<32>();
+        for (((ql, qh), y), sc) in qlc
+            .chunks_exact(2)
+            .zip(qhc)
+            .zip(yc.chunks_exact(4))
+            .zip(bw.scales.chunks_exact(8))
+        {
+            let (ql0, ql1, qh) = (load_u8x32(&ql[0]), load_u8x32(&ql[1]), load_u8x32(qh));
+            let v = [
+                _mm256_or_si256(
+                    _mm256_and_si256(ql0, m4),
+                    _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m3)),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(ql1, m4),
+                    _mm256_slli_epi16::<2>(_mm256_and_si256(qh, m3_2)),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
+                    _mm256_and_si256(qh, m3_4),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
+                    _mm256_srli_epi16::<2>(_mm256_and_si256(qh, m3_6)),
+                ),
+            ];
+            for (k, vk) in v.iter().enumerate() {
+                let p = _mm256_maddubs_epi16(*vk, load_i8x32(&y[k]));
+                let scv = _mm256_set_m128i(
+                    _mm_set1_epi16(sc[2 * k + 1] as i16),
+                    _mm_set1_epi16(sc[2 * k] as i16),
+                );
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scv));
+            }
+        }
+        let d = _mm256_set1_ps(f32::from_le_bytes(bx.d) * f16x(bw.d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+    }
+    hsum_ps(acc)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Float dots: 32 elements per step in 4 accumulators, then 8-wide, then a scalar tail.
 
@@ -367,6 +468,14 @@ entry!(vec_dot_q8_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     debug_assert_eq!((w.len(), x.len()), (n / QK * 34, n / QK * 34));
     dot_q8_0_q8_0(as_blocks(w), as_blocks(x))
 }, q8_0::vec_dot_q8_0_q8_0);
+entry!(vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK_K * 144, n / QK_K * 292));
+    dot_q4_k_q8_k(as_blocks(w), as_blocks(x))
+}, q4_k::vec_dot_q4_k_q8_k);
+entry!(vec_dot_q6_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK_K * 210, n / QK_K * 292));
+    dot_q6_k_q8_k(as_blocks(w), as_blocks(x))
+}, q6_k::vec_dot_q6_k_q8_k);
 entry!(vec_dot_f32(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     debug_assert_eq!((w.len(), x.len()), (n * 4, n * 4));
     dot_f32(n, w, x)

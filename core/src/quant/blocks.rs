@@ -9,6 +9,8 @@
 use half::f16;
 use std::mem::{align_of, size_of};
 
+use super::QK_K;
+
 // Re-exported through `quant/mod.rs`'s `pub use blocks::*` until that file lists them itself.
 pub use super::dispatch::{has_avx2, quantize_row_scalar, quantize_weights};
 
@@ -71,6 +73,91 @@ pub struct BlockQ8_1 {
     pub qs: [i8; QK],
 }
 
+/// Bytes of the packed 6-bit scales and mins of Q4_K / Q5_K (`K_SCALE_SIZE`).
+pub const K_SCALE_SIZE: usize = 12;
+
+/// Q2_K: 2.625 bits/weight. A super-block of 256 = 16 sub-blocks of 16. `scales[i]` holds the
+/// 4-bit scale (low) and 4-bit min (high) of sub-block `i`; `qs` packs four 2-bit values per
+/// byte; `d`/`dmin` (f16) scale them. Value = `d * sc * q - dmin * m`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockQ2K {
+    pub scales: [u8; QK_K / 16],
+    pub qs: [u8; QK_K / 4],
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+}
+
+/// Q3_K: 3.4375 bits/weight. 16 sub-blocks of 16: `hmask` holds the high bit (set = +0,
+/// clear = -4), `qs` the low 2 bits, `scales` 16 packed 6-bit scales (offset by 32), `d` (f16).
+/// Value = `d * (sc - 32) * q` with `q` in `-4..=3`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockQ3K {
+    pub hmask: [u8; QK_K / 8],
+    pub qs: [u8; QK_K / 4],
+    pub scales: [u8; 12],
+    pub d: [u8; 2],
+}
+
+/// Q4_K: 4.5 bits/weight. 8 sub-blocks of 32 with 6-bit scales and mins packed in `scales`;
+/// each 32 bytes of `qs` hold 64 values (low nibbles first). Value = `d * sc * q - dmin * m`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockQ4K {
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+    pub scales: [u8; K_SCALE_SIZE],
+    pub qs: [u8; QK_K / 2],
+}
+
+/// Q5_K: 5.5 bits/weight. As Q4_K plus `qh`: bit `2j` / `2j + 1` of `qh[l]` is the 5th bit of
+/// element `64j + l` / `64j + 32 + l`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockQ5K {
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+    pub scales: [u8; K_SCALE_SIZE],
+    pub qh: [u8; QK_K / 8],
+    pub qs: [u8; QK_K / 2],
+}
+
+/// Q6_K: 6.5625 bits/weight. 16 sub-blocks of 16 with signed 8-bit scales; `ql` low 4 bits,
+/// `qh` high 2 bits. Value = `d * sc * (q - 32)`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockQ6K {
+    pub ql: [u8; QK_K / 2],
+    pub qh: [u8; QK_K / 4],
+    pub scales: [i8; QK_K / 16],
+    pub d: [u8; 2],
+}
+
+/// Q8_K (activations for all K-quants): `d` (f32 LE), 256 signed bytes, and `bsums` (16 x i16
+/// LE): the sum of each group of 16 `qs`, which the dots use for the min/offset terms.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockQ8K {
+    pub d: [u8; 4],
+    pub qs: [i8; QK_K],
+    pub bsums: [u8; QK_K / 16 * 2],
+}
+
+impl BlockQ8K {
+    /// `bsums[i]` as an integer.
+    #[inline(always)]
+    pub fn bsum(&self, i: usize) -> i32 {
+        i16::from_le_bytes([self.bsums[2 * i], self.bsums[2 * i + 1]]) as i32
+    }
+}
+
+const _: () = assert!(size_of::<BlockQ2K>() == 84 && align_of::<BlockQ2K>() == 1);
+const _: () = assert!(size_of::<BlockQ3K>() == 110 && align_of::<BlockQ3K>() == 1);
+const _: () = assert!(size_of::<BlockQ4K>() == 144 && align_of::<BlockQ4K>() == 1);
+const _: () = assert!(size_of::<BlockQ5K>() == 176 && align_of::<BlockQ5K>() == 1);
+const _: () = assert!(size_of::<BlockQ6K>() == 210 && align_of::<BlockQ6K>() == 1);
+const _: () = assert!(size_of::<BlockQ8K>() == 292 && align_of::<BlockQ8K>() == 1);
 const _: () = assert!(size_of::<BlockQ4_0>() == 18);
 const _: () = assert!(size_of::<BlockQ4_1>() == 20);
 const _: () = assert!(size_of::<BlockQ5_0>() == 22);
@@ -120,6 +207,18 @@ unsafe impl ByteBlock for BlockQ5_1 {}
 unsafe impl ByteBlock for BlockQ8_0 {}
 // SAFETY: as above.
 unsafe impl ByteBlock for BlockQ8_1 {}
+// SAFETY: as above.
+unsafe impl ByteBlock for BlockQ2K {}
+// SAFETY: as above.
+unsafe impl ByteBlock for BlockQ3K {}
+// SAFETY: as above.
+unsafe impl ByteBlock for BlockQ4K {}
+// SAFETY: as above.
+unsafe impl ByteBlock for BlockQ5K {}
+// SAFETY: as above.
+unsafe impl ByteBlock for BlockQ6K {}
+// SAFETY: as above.
+unsafe impl ByteBlock for BlockQ8K {}
 
 /// Views `bytes` as whole blocks (a trailing partial block is ignored; kernels
 /// `debug_assert!` that there is none).
@@ -166,6 +265,12 @@ mod tests {
         assert_eq!(size_of::<BlockQ5_1>(), GgmlType::Q5_1.block_bytes());
         assert_eq!(size_of::<BlockQ8_0>(), GgmlType::Q8_0.block_bytes());
         assert_eq!(size_of::<BlockQ8_1>(), GgmlType::Q8_1.block_bytes());
+        assert_eq!(size_of::<BlockQ2K>(), GgmlType::Q2_K.block_bytes());
+        assert_eq!(size_of::<BlockQ3K>(), GgmlType::Q3_K.block_bytes());
+        assert_eq!(size_of::<BlockQ4K>(), GgmlType::Q4_K.block_bytes());
+        assert_eq!(size_of::<BlockQ5K>(), GgmlType::Q5_K.block_bytes());
+        assert_eq!(size_of::<BlockQ6K>(), GgmlType::Q6_K.block_bytes());
+        assert_eq!(size_of::<BlockQ8K>(), GgmlType::Q8_K.block_bytes());
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! `scalar_kernels` is the plain-loop spec; `kernels` returns the fastest table this CPU can
 //! run, chosen once (`is_x86_feature_detected!`, never `target-cpu=native`). Pairings follow
 //! ggml's `type_traits_cpu[..].vec_dot_type`: Q4_0/Q5_0/Q8_0 dot Q8_0, Q4_1/Q5_1 dot Q8_1,
-//! and F32/F16/BF16 dot themselves.
+//! the K-quants dot Q8_K, and F32/F16/BF16 dot themselves.
 
 use std::sync::OnceLock;
 
-use super::{float, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, GgmlType};
+use super::GgmlType;
+use super::{float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_1, q8_k};
 
 /// Kernels for one weight type.
 pub struct TypeKernels {
@@ -53,101 +54,45 @@ const fn tk(
 
 use GgmlType as T;
 
-static SCALAR: [TypeKernels; 8] = [
-    tk(
-        T::F32,
-        float::dequantize_row_f32,
-        T::F32,
-        float::vec_dot_f32,
-    ),
-    tk(
-        T::F16,
-        float::dequantize_row_f16,
-        T::F16,
-        float::vec_dot_f16,
-    ),
-    tk(
-        T::BF16,
-        float::dequantize_row_bf16,
-        T::BF16,
-        float::vec_dot_bf16,
-    ),
-    tk(
-        T::Q4_0,
-        q4_0::dequantize_row_q4_0,
-        T::Q8_0,
-        q4_0::vec_dot_q4_0_q8_0,
-    ),
-    tk(
-        T::Q4_1,
-        q4_1::dequantize_row_q4_1,
-        T::Q8_1,
-        q4_1::vec_dot_q4_1_q8_1,
-    ),
-    tk(
-        T::Q5_0,
-        q5_0::dequantize_row_q5_0,
-        T::Q8_0,
-        q5_0::vec_dot_q5_0_q8_0,
-    ),
-    tk(
-        T::Q5_1,
-        q5_1::dequantize_row_q5_1,
-        T::Q8_1,
-        q5_1::vec_dot_q5_1_q8_1,
-    ),
-    tk(
-        T::Q8_0,
-        q8_0::dequantize_row_q8_0,
-        T::Q8_0,
-        q8_0::vec_dot_q8_0_q8_0,
-    ),
+#[rustfmt::skip]
+static SCALAR: [TypeKernels; 13] = [
+    tk(T::F32,  float::dequantize_row_f32,  T::F32,  float::vec_dot_f32),
+    tk(T::F16,  float::dequantize_row_f16,  T::F16,  float::vec_dot_f16),
+    tk(T::BF16, float::dequantize_row_bf16, T::BF16, float::vec_dot_bf16),
+    tk(T::Q4_0, q4_0::dequantize_row_q4_0,  T::Q8_0, q4_0::vec_dot_q4_0_q8_0),
+    tk(T::Q4_1, q4_1::dequantize_row_q4_1,  T::Q8_1, q4_1::vec_dot_q4_1_q8_1),
+    tk(T::Q5_0, q5_0::dequantize_row_q5_0,  T::Q8_0, q5_0::vec_dot_q5_0_q8_0),
+    tk(T::Q5_1, q5_1::dequantize_row_q5_1,  T::Q8_1, q5_1::vec_dot_q5_1_q8_1),
+    tk(T::Q8_0, q8_0::dequantize_row_q8_0,  T::Q8_0, q8_0::vec_dot_q8_0_q8_0),
+    tk(T::Q2_K, q2_k::dequantize_row_q2_k,  T::Q8_K, q2_k::vec_dot_q2_k_q8_k),
+    tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
+    tk(T::Q4_K, q4_k::dequantize_row_q4_k,  T::Q8_K, q4_k::vec_dot_q4_k_q8_k),
+    tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, q5_k::vec_dot_q5_k_q8_k),
+    tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, q6_k::vec_dot_q6_k_q8_k),
 ];
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::{avx2, float, q4_0, q4_1, q5_0, q5_1, q8_0};
+    use super::super::{avx2, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
     use super::{tk, TypeKernels, T};
 
-    pub(super) static AVX2: [TypeKernels; 8] = [
-        tk(T::F32, float::dequantize_row_f32, T::F32, avx2::vec_dot_f32),
-        tk(T::F16, float::dequantize_row_f16, T::F16, avx2::vec_dot_f16),
-        tk(
-            T::BF16,
-            float::dequantize_row_bf16,
-            T::BF16,
-            avx2::vec_dot_bf16,
-        ),
-        tk(
-            T::Q4_0,
-            q4_0::dequantize_row_q4_0,
-            T::Q8_0,
-            avx2::vec_dot_q4_0_q8_0,
-        ),
-        tk(
-            T::Q4_1,
-            q4_1::dequantize_row_q4_1,
-            T::Q8_1,
-            avx2::vec_dot_q4_1_q8_1,
-        ),
-        tk(
-            T::Q5_0,
-            q5_0::dequantize_row_q5_0,
-            T::Q8_0,
-            avx2::vec_dot_q5_0_q8_0,
-        ),
-        tk(
-            T::Q5_1,
-            q5_1::dequantize_row_q5_1,
-            T::Q8_1,
-            avx2::vec_dot_q5_1_q8_1,
-        ),
-        tk(
-            T::Q8_0,
-            q8_0::dequantize_row_q8_0,
-            T::Q8_0,
-            avx2::vec_dot_q8_0_q8_0,
-        ),
+    /// The scalar table with every kernel that has an AVX2 twin swapped in (Q2_K, Q3_K and
+    /// Q5_K dots are still scalar).
+    #[rustfmt::skip]
+    pub(super) static AVX2: [TypeKernels; 13] = [
+        tk(T::F32,  float::dequantize_row_f32,  T::F32,  avx2::vec_dot_f32),
+        tk(T::F16,  float::dequantize_row_f16,  T::F16,  avx2::vec_dot_f16),
+        tk(T::BF16, float::dequantize_row_bf16, T::BF16, avx2::vec_dot_bf16),
+        tk(T::Q4_0, q4_0::dequantize_row_q4_0,  T::Q8_0, avx2::vec_dot_q4_0_q8_0),
+        tk(T::Q4_1, q4_1::dequantize_row_q4_1,  T::Q8_1, avx2::vec_dot_q4_1_q8_1),
+        tk(T::Q5_0, q5_0::dequantize_row_q5_0,  T::Q8_0, avx2::vec_dot_q5_0_q8_0),
+        tk(T::Q5_1, q5_1::dequantize_row_q5_1,  T::Q8_1, avx2::vec_dot_q5_1_q8_1),
+        tk(T::Q8_0, q8_0::dequantize_row_q8_0,  T::Q8_0, avx2::vec_dot_q8_0_q8_0),
+        tk(T::Q2_K, q2_k::dequantize_row_q2_k,  T::Q8_K, q2_k::vec_dot_q2_k_q8_k),
+        tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
+        tk(T::Q4_K, q4_k::dequantize_row_q4_k,  T::Q8_K, avx2::vec_dot_q4_k_q8_k),
+        tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, q5_k::vec_dot_q5_k_q8_k),
+        tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, avx2::vec_dot_q6_k_q8_k),
     ];
 }
 
@@ -170,7 +115,7 @@ pub fn scalar_kernels(t: GgmlType) -> Option<&'static TypeKernels> {
     find(&SCALAR, t)
 }
 
-/// Quantize activations `src` into format `t` (a `vec_dot_type`: F32, F16, BF16, Q8_0, Q8_1),
+/// Quantize activations `src` into format `t` (a `vec_dot_type`: F32, F16, BF16, Q8_0, Q8_1, Q8_K),
 /// writing whole blocks to `dst` (`t.row_bytes(src.len())` bytes). Uses AVX2 when available;
 /// the result is bit-identical to [`quantize_row_scalar`]. Other types leave `dst` untouched
 /// (a `debug_assert!` fires).
@@ -196,6 +141,7 @@ pub fn quantize_row_scalar(t: GgmlType, src: &[f32], dst: &mut [u8]) {
         T::BF16 => float::quantize_row_bf16(src, dst),
         T::Q8_0 => q8_0::quantize_row_q8_0(src, dst),
         T::Q8_1 => q8_1::quantize_row_q8_1(src, dst),
+        T::Q8_K => q8_k::quantize_row_q8_k(src, dst),
         _ => debug_assert!(false, "{t} is not an activation format"),
     }
 }
@@ -218,6 +164,7 @@ pub fn quantize_weights(t: GgmlType, src: &[f32], dst: &mut [u8]) -> bool {
         T::Q5_1 => q5_1::quantize_row_q5_1(src, dst),
         T::Q8_0 => q8_0::quantize_row_q8_0(src, dst),
         T::Q8_1 => q8_1::quantize_row_q8_1(src, dst),
+        T::Q8_K => q8_k::quantize_row_q8_k(src, dst),
         _ => return false,
     }
     true

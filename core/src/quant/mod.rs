@@ -13,12 +13,18 @@ mod avx2;
 mod blocks;
 mod dispatch;
 mod float;
+mod q2_k;
+mod q3_k;
 mod q4_0;
 mod q4_1;
+mod q4_k;
 mod q5_0;
 mod q5_1;
+mod q5_k;
+mod q6_k;
 mod q8_0;
 mod q8_1;
+mod q8_k;
 
 pub use blocks::*;
 pub use dispatch::{kernels, quantize_row, scalar_kernels, TypeKernels};

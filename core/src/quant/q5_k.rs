@@ -1,0 +1,61 @@
+//! Q5_K: super-blocks of 256 weights, 5.5 bits each: Q4_K's `d`, `dmin`, packed 6-bit scales
+//! and mins and nibbles, plus `qh`: bit `e / 32` of `qh[e % 32]` is the 5th bit of element `e`.
+//! Value = `d * sc * q - dmin * m`. Dotted against Q8_K.
+//!
+//! port of llama.cpp `ggml/src/ggml-quants.c` (`dequantize_row_q5_K`) and
+//! `ggml/src/ggml-cpu/quants.c` (`ggml_vec_dot_q5_K_q8_K_generic`).
+
+use super::blocks::{as_blocks, f16_le, BlockQ5K, BlockQ8K};
+use super::q4_k::scale_min_k4;
+use super::QK_K;
+
+/// The 5-bit value of element `e` (0..256).
+#[inline(always)]
+fn q5(b: &BlockQ5K, e: usize) -> u8 {
+    let byte = b.qs[32 * (e / 64) + e % 32];
+    let lo = if e % 64 < 32 { byte & 0x0f } else { byte >> 4 };
+    lo | (((b.qh[e % 32] >> (e / 32)) & 1) << 4)
+}
+
+pub fn dequantize_row_q5_k(src: &[u8], dst: &mut [f32]) {
+    debug_assert_eq!(dst.len() % QK_K, 0);
+    debug_assert_eq!(src.len(), dst.len() / QK_K * 176);
+    for (b, y) in as_blocks::<BlockQ5K>(src)
+        .iter()
+        .zip(dst.chunks_exact_mut(QK_K))
+    {
+        let (d, min) = (f16_le(b.d), f16_le(b.dmin));
+        for (s, ys) in y.chunks_exact_mut(32).enumerate() {
+            let (sc, m) = scale_min_k4(s, &b.scales);
+            let (ds, ms) = (d * sc as f32, min * m as f32);
+            for (l, yv) in ys.iter_mut().enumerate() {
+                *yv = ds * q5(b, 32 * s + l) as f32 - ms;
+            }
+        }
+    }
+}
+
+/// Scalar spec of the Q5_K x Q8_K dot product over `n` elements.
+pub fn vec_dot_q5_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
+    debug_assert_eq!(n % QK_K, 0);
+    debug_assert_eq!(w.len(), n / QK_K * 176);
+    debug_assert_eq!(x.len(), n / QK_K * 292);
+    let mut sumf = 0.0f32;
+    for (bw, bx) in as_blocks::<BlockQ5K>(w)
+        .iter()
+        .zip(as_blocks::<BlockQ8K>(x))
+    {
+        let (mut sumi, mut summ) = (0i32, 0i32);
+        for s in 0..8 {
+            let (sc, m) = scale_min_k4(s, &bw.scales);
+            let dot: i32 = (32 * s..32 * s + 32)
+                .map(|e| q5(bw, e) as i32 * bx.qs[e] as i32)
+                .sum();
+            sumi += sc as i32 * dot;
+            summ += m as i32 * (bx.bsum(2 * s) + bx.bsum(2 * s + 1));
+        }
+        let yd = f32::from_le_bytes(bx.d);
+        sumf += yd * f16_le(bw.d) * sumi as f32 - yd * f16_le(bw.dmin) * summ as f32;
+    }
+    sumf
+}
