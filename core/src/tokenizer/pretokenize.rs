@@ -134,6 +134,122 @@ mod tests {
         w.into_iter().map(String::from).collect()
     }
 
+    /// Scalar twin: llama.cpp's hand-written GPT-2 splitter
+    /// (`unicode_regex_split_custom_gpt2`), which is what llama.cpp actually runs for this
+    /// pattern; the regex split must agree with it on any text.
+    fn llama_cpp_gpt2_split(text: &str, classes: &[Regex; 3]) -> Vec<String> {
+        let [letter, number, space] = classes;
+        let cpts: Vec<char> = text.chars().collect();
+        let n = cpts.len();
+        // (letter, number, whitespace, in range)
+        let flags = |p: usize| -> (bool, bool, bool, bool) {
+            match cpts.get(p) {
+                None => (false, false, false, false),
+                Some(c) => {
+                    let s = c.to_string();
+                    let is = |re: &Regex| re.is_match(&s).unwrap();
+                    (is(letter), is(number), is(space), true)
+                }
+            }
+        };
+        let mut out = Vec::new();
+        let mut prev = 0;
+        let mut add = |end: usize, out: &mut Vec<String>| {
+            if end > prev {
+                out.push(cpts[prev..end].iter().collect());
+            }
+            prev = end;
+        };
+        let mut pos = 0;
+        while pos < n {
+            let c = cpts[pos];
+            if c == '\'' && pos + 1 < n {
+                let c1 = cpts[pos + 1];
+                if matches!(c1, 's' | 't' | 'm' | 'd') {
+                    pos += 2;
+                    add(pos, &mut out);
+                    continue;
+                }
+                if pos + 2 < n
+                    && matches!((c1, cpts[pos + 2]), ('r', 'e') | ('v', 'e') | ('l', 'l'))
+                {
+                    pos += 3;
+                    add(pos, &mut out);
+                    continue;
+                }
+            }
+            let f2 = if c == ' ' { flags(pos + 1) } else { flags(pos) };
+            let skip = usize::from(c == ' ');
+            if f2.0 {
+                pos += skip;
+                while flags(pos).0 {
+                    pos += 1;
+                }
+                add(pos, &mut out);
+                continue;
+            }
+            if f2.1 {
+                pos += skip;
+                while flags(pos).1 {
+                    pos += 1;
+                }
+                add(pos, &mut out);
+                continue;
+            }
+            let other = |f: (bool, bool, bool, bool)| !(f.0 || f.1 || f.2) && f.3;
+            if other(f2) {
+                pos += skip;
+                while other(flags(pos)) {
+                    pos += 1;
+                }
+                add(pos, &mut out);
+                continue;
+            }
+            let mut k = 0;
+            while flags(pos + k).2 {
+                k += 1;
+            }
+            if k > 1 && pos + k < n {
+                pos += k - 1;
+            } else if k > 0 {
+                pos += k;
+            } else {
+                pos += 1;
+            }
+            add(pos, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn pretokenize_gpt2_regex_matches_llama_cpp_splitter() {
+        let alphabet: Vec<char> = "aZé中1٣  \t\n\r\u{a0}\u{3000}'strevlm.!🦀\u{301}_-"
+            .chars()
+            .collect();
+        let pre = PreTokenizer::new(&[GPT2]).unwrap();
+        let classes = [r"^\p{L}$", r"^\p{N}$", r"^\s$"].map(|re| Regex::new(re).unwrap());
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let len = (next() % 16) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let mut words = Vec::new();
+            pre.split(&text, &mut words);
+            assert_eq!(
+                words,
+                llama_cpp_gpt2_split(&text, &classes),
+                "text {text:?}"
+            );
+        }
+    }
+
     #[test]
     fn pretokenize_smollm_splits_digits_and_keeps_gaps() {
         assert_eq!(words("smollm", "a 12"), ["a", " ", "1", "2"]);
