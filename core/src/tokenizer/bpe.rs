@@ -2,7 +2,7 @@
 //! mapped byte by byte to the GPT-2 alphabet, split into characters, and the adjacent pair
 //! with the lowest merge rank is merged until no ranked pair remains (ties: leftmost).
 //! Symbols are interned ids, so a merge step is one hash lookup on `(left, right)`.
-// port of llama.cpp src/llama-vocab.cpp (llm_tokenizer_bpe_session::tokenize)
+// port of llama.cpp src/llama-vocab.cpp@00ad355e (llm_tokenizer_bpe_session::tokenize)
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

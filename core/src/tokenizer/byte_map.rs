@@ -2,7 +2,7 @@
 //! byte-level BPE vocabulary can be stored as text. Printable Latin-1 bytes (`!`..`~`,
 //! `¡`..`¬`, `®`..`ÿ`) stand for themselves; the other 68 bytes map, in order, to U+0100..
 //! (so a space is `Ġ` U+0120 and a newline `Ċ` U+010A).
-// port of llama.cpp src/unicode.cpp (unicode_byte_to_utf8_map, unicode_utf8_to_byte_map)
+// port of llama.cpp src/unicode.cpp@0c4093cc (unicode_byte_to_utf8_map, unicode_utf8_to_byte_map)
 
 /// True for the bytes that stand for themselves.
 const fn is_direct(b: u8) -> bool {

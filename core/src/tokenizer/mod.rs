@@ -6,7 +6,7 @@
 //! with `▁` for spaces and `<0xXX>` byte fallback). Decoding maps each id to its raw bytes
 //! ([`byte_map`] undoes GPT-2's byte alphabet) and converts to UTF-8 once, at the end;
 //! [`StreamDecoder`] does the same incrementally while generating.
-// port of llama.cpp src/llama-vocab.cpp (llama_vocab::impl::tokenize, token_to_piece,
+// port of llama.cpp src/llama-vocab.cpp@00ad355e (llama_vocab::impl::tokenize, token_to_piece,
 // detokenize)
 
 mod bpe;
@@ -236,7 +236,7 @@ fn decode_byte_level(text: &str) -> Vec<u8> {
 
 /// `clean_up_tokenization_spaces`: " ?" → "?" (also `!.,`), " ' " → "'", and " 's",
 /// " 'm", " 're", " 've" lose their space.
-// port of llama.cpp src/llama-vocab.cpp (detokenize, clean_spaces passes)
+// port of llama.cpp src/llama-vocab.cpp@00ad355e (detokenize, clean_spaces passes)
 fn clean_up_spaces(text: &[u8]) -> Vec<u8> {
     // Pass 1: space before ?!.,
     let mut p1: Vec<u8> = Vec::with_capacity(text.len());

@@ -3,8 +3,8 @@
 //! every piece left by the previous one, and both the matches and the text between matches
 //! become pieces (nothing is dropped). A regex only sees its own piece, so a lookahead at
 //! a piece's end sees the end of input.
-// port of llama.cpp src/llama-vocab.cpp (llm_tokenizer_bpe regex_exprs, pre-type table)
-// and src/unicode.cpp (unicode_regex_split)
+// port of llama.cpp src/llama-vocab.cpp@00ad355e (llm_tokenizer_bpe regex_exprs, pre-type table)
+// and src/unicode.cpp@0c4093cc (unicode_regex_split)
 
 use fancy_regex::Regex;
 

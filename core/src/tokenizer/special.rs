@@ -7,7 +7,7 @@
 //! A vocabulary can hold thousands of special tokens (Gemma 3: ~6400), so a byte trie
 //! first finds which of them occur in the text at all; only those run the (exact, ordered)
 //! partition.
-// port of llama.cpp src/llama-vocab.cpp (tokenizer_st_partition, cache_special_tokens)
+// port of llama.cpp src/llama-vocab.cpp@00ad355e (tokenizer_st_partition, cache_special_tokens)
 
 use super::vocab::{Vocab, ATTR_CONTROL, ATTR_UNKNOWN};
 

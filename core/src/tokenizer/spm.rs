@@ -2,7 +2,7 @@
 //! already escaped as `▁`) is split into UTF-8 characters, and the adjacent pair whose
 //! concatenation is the highest-scoring token is merged until no pair forms a token (ties:
 //! leftmost). A character that is not a token is emitted as `<0xXX>` byte tokens.
-// port of llama.cpp src/llama-vocab.cpp (llm_tokenizer_spm_session)
+// port of llama.cpp src/llama-vocab.cpp@00ad355e (llm_tokenizer_spm_session)
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

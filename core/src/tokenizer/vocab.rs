@@ -1,6 +1,6 @@
 //! The token table every tokenizer model shares: texts, scores, attributes, the special
 //! ids (BOS, EOS, EOT, ...) and the end-of-generation set, read once from GGUF metadata.
-// port of llama.cpp src/llama-vocab.cpp (llama_vocab::impl::load)
+// port of llama.cpp src/llama-vocab.cpp@00ad355e (llama_vocab::impl::load)
 
 use super::token_texts::TokenTexts;
 use crate::error::{Error, Result};
