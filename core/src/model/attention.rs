@@ -4,6 +4,14 @@
 use crate::backend::cpu::ops::{axpy, dot_f32, softmax_inplace};
 use crate::backend::cpu::threads::{SharedMut, ThreadPool};
 
+/// Largest head size supported (checked at load).
+pub const MAX_HEAD_DIM: usize = 512;
+
+#[inline]
+fn round_f16(x: f32) -> f32 {
+    half::f16::from_f32(x).to_f32()
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct AttnShape {
     pub n_head: usize,
@@ -33,8 +41,19 @@ pub fn attention(
     scores: &mut Vec<f32>,
 ) {
     let (dk, dv) = (sh.n_head_kv * sh.head_dim, sh.n_head_kv * sh.head_dim_v);
-    cache_k[pos0 * dk..(pos0 + n_tok) * dk].copy_from_slice(&k_new[..n_tok * dk]);
-    cache_v[pos0 * dv..(pos0 + n_tok) * dv].copy_from_slice(&v_new[..n_tok * dv]);
+    // The cache holds f16-precision values, as llama.cpp's default f16 KV cache does.
+    for (c, &x) in cache_k[pos0 * dk..(pos0 + n_tok) * dk]
+        .iter_mut()
+        .zip(k_new)
+    {
+        *c = round_f16(x);
+    }
+    for (c, &x) in cache_v[pos0 * dv..(pos0 + n_tok) * dv]
+        .iter_mut()
+        .zip(v_new)
+    {
+        *c = round_f16(x);
+    }
     let (cache_k, cache_v) = (&*cache_k, &*cache_v);
 
     let n_kv = pos0 + n_tok;
@@ -59,13 +78,26 @@ pub fn attention(
         for t in g * per_group..((g + 1) * per_group).min(n_tok) {
             let p = pos0 + t;
             let lo = sh.window.map_or(0, |w| (p + 1).saturating_sub(w));
-            let qh = &q[t * wq + h * sh.head_dim..t * wq + (h + 1) * sh.head_dim];
+            // ggml dots an f16 K with Q converted to f16: round Q the same way.
+            let mut qh = [0.0f32; MAX_HEAD_DIM];
+            let qh = &mut qh[..sh.head_dim];
+            for (d, &x) in qh
+                .iter_mut()
+                .zip(&q[t * wq + h * sh.head_dim..t * wq + (h + 1) * sh.head_dim])
+            {
+                *d = round_f16(x);
+            }
+            let qh = &*qh;
             let s = &mut s[..p + 1 - lo];
             for (j, sj) in (lo..=p).zip(s.iter_mut()) {
                 let kj = &cache_k[j * dk + kvh * sh.head_dim..j * dk + (kvh + 1) * sh.head_dim];
                 *sj = dot_f32(qh, kj) * sh.scale;
             }
             softmax_inplace(s);
+            // ...and the probabilities are converted to f16 for the product with f16 V.
+            for x in s.iter_mut() {
+                *x = round_f16(*x);
+            }
             // SAFETY: (t, h) pairs are distinct across tasks (h from the task, t from its
             // group), so these head_dim_v-long ranges of `out` are disjoint and in bounds
             // (t < n_tok, h < n_head); `out` stays borrowed until for_each returns.

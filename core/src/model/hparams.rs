@@ -64,7 +64,11 @@ impl HParams {
         }
         let head_dim = opt(hp::KEY_LENGTH)?.unwrap_or(n_embd / n_head);
         let n_rot = opt(hp::ROPE_DIMENSION_COUNT)?.unwrap_or(head_dim);
-        if head_dim == 0 || n_rot > head_dim || n_rot % 2 != 0 {
+        if head_dim == 0
+            || head_dim > super::attention::MAX_HEAD_DIM
+            || n_rot > head_dim
+            || n_rot % 2 != 0
+        {
             return Err(Error::Corrupt {
                 offset: 0,
                 what: "rope dimension count must be even and <= head dim",
