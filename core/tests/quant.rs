@@ -438,7 +438,7 @@ fn quant_bench_vec_dot() {
     let mut rng = Rng(7);
     let (n, rows) = (2048usize, 2048usize);
     for t in WEIGHT_TYPES {
-        let w = quantize_w(t, &rng.row(n * rows));
+        let w = random_weights(t, &mut rng, n * rows);
         let rb = row_bytes(t, n);
         for (name, k) in [
             ("fast", kernels(t).unwrap()),

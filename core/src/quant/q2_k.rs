@@ -44,11 +44,26 @@ pub fn vec_dot_q2_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
         .zip(as_blocks::<BlockQ8K>(x))
     {
         let (mut sumi, mut summ) = (0i32, 0i32);
+        // Half n of 128 values: 32 bytes, four 2-bit planes j, each plane two sub-blocks of 16.
+        for (n, (q, y)) in bw
+            .qs
+            .chunks_exact(32)
+            .zip(bx.qs.chunks_exact(128))
+            .enumerate()
+        {
+            for j in 0..4 {
+                for h in 0..2 {
+                    let s = 8 * n + 2 * j + h;
+                    let mut dot = 0i32;
+                    for l in 0..16 {
+                        let v = (q[16 * h + l] >> (2 * j)) & 3;
+                        dot += v as i32 * y[32 * j + 16 * h + l] as i32;
+                    }
+                    sumi += (bw.scales[s] & 0x0f) as i32 * dot;
+                }
+            }
+        }
         for (s, &sc) in bw.scales.iter().enumerate() {
-            let dot: i32 = (16 * s..16 * s + 16)
-                .map(|e| q2(bw, e) as i32 * bx.qs[e] as i32)
-                .sum();
-            sumi += (sc & 0x0f) as i32 * dot;
             summ += (sc >> 4) as i32 * bx.bsum(s);
         }
         let yd = f32::from_le_bytes(bx.d);

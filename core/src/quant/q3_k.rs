@@ -67,11 +67,25 @@ pub fn vec_dot_q3_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
     {
         let scales = scales_q3(&bw.scales);
         let mut sumi = 0i32;
-        for (s, &sc) in scales.iter().enumerate() {
-            let dot: i32 = (16 * s..16 * s + 16)
-                .map(|e| q3(bw, e) * bx.qs[e] as i32)
-                .sum();
-            sumi += sc * dot;
+        // As Q2_K, plus the high bit of element 128n + 32j + l at hmask[l] bit 4n + j.
+        for (n, (q, y)) in bw
+            .qs
+            .chunks_exact(32)
+            .zip(bx.qs.chunks_exact(128))
+            .enumerate()
+        {
+            for j in 0..4 {
+                for h in 0..2 {
+                    let mut dot = 0i32;
+                    for l in 16 * h..16 * h + 16 {
+                        let low = ((q[l] >> (2 * j)) & 3) as i32;
+                        let high = (bw.hmask[l] >> (4 * n + j)) & 1;
+                        let v = low - 4 + 4 * high as i32;
+                        dot += v * y[32 * j + l] as i32;
+                    }
+                    sumi += scales[8 * n + 2 * j + h] * dot;
+                }
+            }
         }
         sumf += f32::from_le_bytes(bx.d) * f16_le(bw.d) * sumi as f32;
     }

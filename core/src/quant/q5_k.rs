@@ -46,13 +46,24 @@ pub fn vec_dot_q5_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
         .zip(as_blocks::<BlockQ8K>(x))
     {
         let (mut sumi, mut summ) = (0i32, 0i32);
-        for s in 0..8 {
-            let (sc, m) = scale_min_k4(s, &bw.scales);
-            let dot: i32 = (32 * s..32 * s + 32)
-                .map(|e| q5(bw, e) as i32 * bx.qs[e] as i32)
-                .sum();
-            sumi += sc as i32 * dot;
-            summ += m as i32 * (bx.bsum(2 * s) + bx.bsum(2 * s + 1));
+        for (j, (q, y)) in bw
+            .qs
+            .chunks_exact(32)
+            .zip(bx.qs.chunks_exact(64))
+            .enumerate()
+        {
+            let (y0, y1) = y.split_at(32);
+            let (mut s0, mut s1) = (0i32, 0i32);
+            for l in 0..32 {
+                let h = bw.qh[l] >> (2 * j);
+                s0 += ((q[l] & 0x0f) | ((h & 1) << 4)) as i32 * y0[l] as i32;
+                s1 += ((q[l] >> 4) | ((h & 2) << 3)) as i32 * y1[l] as i32;
+            }
+            let (sc0, m0) = scale_min_k4(2 * j, &bw.scales);
+            let (sc1, m1) = scale_min_k4(2 * j + 1, &bw.scales);
+            sumi += sc0 as i32 * s0 + sc1 as i32 * s1;
+            summ += m0 as i32 * (bx.bsum(4 * j) + bx.bsum(4 * j + 1))
+                + m1 as i32 * (bx.bsum(4 * j + 2) + bx.bsum(4 * j + 3));
         }
         let yd = f32::from_le_bytes(bx.d);
         sumf += yd * f16_le(bw.d) * sumi as f32 - yd * f16_le(bw.dmin) * summ as f32;

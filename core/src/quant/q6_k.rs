@@ -45,11 +45,25 @@ pub fn vec_dot_q6_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
         .zip(as_blocks::<BlockQ8K>(x))
     {
         let mut sumi = 0i32;
-        for (s, &sc) in bw.scales.iter().enumerate() {
-            let dot: i32 = (16 * s..16 * s + 16)
-                .map(|e| q6(bw, e) * bx.qs[e] as i32)
-                .sum();
-            sumi += sc as i32 * dot;
+        // Each half of 128: ql[64], qh[32], 8 scales; group k of 32 values, halves of 16.
+        let halves = bw.ql.chunks_exact(64).zip(bw.qh.chunks_exact(32));
+        for (n, ((ql, qh), y)) in halves.zip(bx.qs.chunks_exact(128)).enumerate() {
+            let mut sums = [0i32; 8]; // index 2k + (l / 16)
+            for l in 0..32 {
+                let h = qh[l];
+                let v = [
+                    (ql[l] & 0x0f) | ((h & 3) << 4),
+                    (ql[l + 32] & 0x0f) | (((h >> 2) & 3) << 4),
+                    (ql[l] >> 4) | (((h >> 4) & 3) << 4),
+                    (ql[l + 32] >> 4) | (((h >> 6) & 3) << 4),
+                ];
+                for (k, &vk) in v.iter().enumerate() {
+                    sums[2 * k + l / 16] += (vk as i32 - 32) * y[32 * k + l] as i32;
+                }
+            }
+            for (s, &sum) in sums.iter().enumerate() {
+                sumi += bw.scales[8 * n + s] as i32 * sum;
+            }
         }
         sumf += f32::from_le_bytes(bx.d) * f16_le(bw.d) * sumi as f32;
     }
