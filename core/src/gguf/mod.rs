@@ -11,7 +11,7 @@ pub mod writer;
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use reader::Reader;
+use reader::{reserve, Reader};
 pub use tensor::{tensor_size, TensorInfo, MAX_DIMS};
 pub use value::{type_id, Array, Value};
 pub use writer::GgufWriter;
@@ -52,8 +52,8 @@ impl GgufFile {
         let n_tensors = r.count(version, 32)?;
         let n_kv = r.count(version, 13)?;
 
-        let mut metadata = Vec::with_capacity(n_kv);
-        let mut key_index = HashMap::with_capacity(n_kv);
+        let mut metadata = Vec::with_capacity(reserve::<(String, Value)>(n_kv));
+        let mut key_index = HashMap::with_capacity(reserve::<(String, usize)>(n_kv));
         for _ in 0..n_kv {
             let at = r.pos() as u64;
             let key = r.string(version)?;
@@ -86,8 +86,8 @@ impl GgufFile {
             },
         };
 
-        let mut tensors = Vec::with_capacity(n_tensors);
-        let mut tensor_index = HashMap::with_capacity(n_tensors);
+        let mut tensors = Vec::with_capacity(reserve::<TensorInfo>(n_tensors));
+        let mut tensor_index = HashMap::with_capacity(reserve::<(String, usize)>(n_tensors));
         for _ in 0..n_tensors {
             let at = r.pos() as u64;
             let info = TensorInfo::read(&mut r, version)?;

@@ -3,6 +3,17 @@
 
 use crate::error::{Error, Result};
 
+/// Most bytes a container reserves before its items have parsed. A count read from the file is
+/// only a claim: reserving for all of it would let a lying count allocate several times the
+/// file (a `String` takes 24 bytes of memory for 8 bytes of file, a map entry more). Beyond this
+/// the container grows with the items actually read, so memory follows the bytes consumed.
+const MAX_RESERVE_BYTES: usize = 64 << 10;
+
+/// Capacity to reserve for `n` items of `T` that the file claims to hold.
+pub(crate) fn reserve<T>(n: usize) -> usize {
+    n.min(MAX_RESERVE_BYTES / std::mem::size_of::<T>().max(1))
+}
+
 pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,

@@ -1,6 +1,6 @@
 //! GGUF metadata values: the 13 value types, arrays possibly nested.
 
-use super::reader::Reader;
+use super::reader::{reserve, Reader};
 use crate::error::{Error, Result};
 
 /// Nested arrays deeper than this are rejected: real files use at most 2.
@@ -204,7 +204,7 @@ impl Array {
         let ty = r.u32()?;
         let n = r.count(version, min_elem_bytes(ty, version))?;
         fn many<T>(n: usize, mut f: impl FnMut() -> Result<T>) -> Result<Vec<T>> {
-            let mut v = Vec::with_capacity(n);
+            let mut v = Vec::with_capacity(reserve::<T>(n));
             for _ in 0..n {
                 v.push(f()?);
             }
