@@ -12,11 +12,11 @@
 use std::arch::x86_64::*;
 
 use super::blocks::{
-    as_blocks, as_blocks_mut, f16_le_from, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1,
-    BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, QK,
+    as_blocks, as_blocks_mut, f16_le_from, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0,
+    BlockQ5_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, QK,
 };
 use super::dispatch::has_avx2;
-use super::{float, q4_0, q4_1, q4_k, q5_0, q5_1, q6_k, q8_0, q8_1, QK_K};
+use super::{float, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_1, QK_K};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (no memory access, so safe to call from code compiled with the same features).
@@ -228,6 +228,46 @@ fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
             let q = load_u8x32(q);
             let lo = _mm256_and_si256(q, m4);
             let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
+            let p0 = _mm256_maddubs_epi16(lo, load_i8x32(&y[0]));
+            let p1 = _mm256_maddubs_epi16(hi, load_i8x32(&y[1]));
+            let p0 = _mm256_madd_epi16(p0, _mm256_set1_epi16(s[0] as i16));
+            let p1 = _mm256_madd_epi16(p1, _mm256_set1_epi16(s[1] as i16));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        let d = _mm256_set1_ps(yd * f16x(bw.d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+    }
+    hsum_ps(acc) - acc_m
+}
+
+/// Q5_K: as Q4_K, with the 5th bit of each value taken from `qh` by a moving bit mask.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut acc_m = 0.0f32;
+    let m4 = _mm256_set1_epi8(0x0f);
+    let bit4 = _mm256_set1_epi8(0x10);
+    for (bw, bx) in w.iter().zip(x) {
+        let yd = f32::from_le_bytes(bx.d);
+        let (sc, mn) = q4_k::scales_mins_k4(&bw.scales);
+        let mut summ = 0i32;
+        for (s, &m) in mn.iter().enumerate() {
+            summ += m as i32 * (bx.bsum(2 * s) + bx.bsum(2 * s + 1));
+        }
+        acc_m += yd * f16x(bw.dmin) * summ as f32;
+        let qh = load_u8x32(&bw.qh);
+        let (qc, _) = bw.qs.as_chunks::<32>();
+        let (yc, _) = bx.qs.as_chunks::<32>();
+        let mut sumi = _mm256_setzero_si256();
+        let mut bit = _mm256_set1_epi8(1);
+        for ((q, y), s) in qc.iter().zip(yc.chunks_exact(2)).zip(sc.chunks_exact(2)) {
+            let q = load_u8x32(q);
+            let h0 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), bit4);
+            bit = _mm256_add_epi8(bit, bit);
+            let h1 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), bit4);
+            bit = _mm256_add_epi8(bit, bit);
+            let lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+            let hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(q), m4), h1);
             let p0 = _mm256_maddubs_epi16(lo, load_i8x32(&y[0]));
             let p1 = _mm256_maddubs_epi16(hi, load_i8x32(&y[1]));
             let p0 = _mm256_madd_epi16(p0, _mm256_set1_epi16(s[0] as i16));
@@ -472,6 +512,10 @@ entry!(vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     debug_assert_eq!((w.len(), x.len()), (n / QK_K * 144, n / QK_K * 292));
     dot_q4_k_q8_k(as_blocks(w), as_blocks(x))
 }, q4_k::vec_dot_q4_k_q8_k);
+entry!(vec_dot_q5_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK_K * 176, n / QK_K * 292));
+    dot_q5_k_q8_k(as_blocks(w), as_blocks(x))
+}, q5_k::vec_dot_q5_k_q8_k);
 entry!(vec_dot_q6_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     debug_assert_eq!((w.len(), x.len()), (n / QK_K * 210, n / QK_K * 292));
     dot_q6_k_q8_k(as_blocks(w), as_blocks(x))

@@ -76,8 +76,8 @@ mod x86 {
     use super::super::{avx2, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
     use super::{tk, TypeKernels, T};
 
-    /// The scalar table with every kernel that has an AVX2 twin swapped in (Q2_K, Q3_K and
-    /// Q5_K dots are still scalar).
+    /// The scalar table with every kernel that has an AVX2 twin swapped in (Q2_K and Q3_K
+    /// dots are still scalar).
     #[rustfmt::skip]
     pub(super) static AVX2: [TypeKernels; 13] = [
         tk(T::F32,  float::dequantize_row_f32,  T::F32,  avx2::vec_dot_f32),
@@ -91,7 +91,7 @@ mod x86 {
         tk(T::Q2_K, q2_k::dequantize_row_q2_k,  T::Q8_K, q2_k::vec_dot_q2_k_q8_k),
         tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
         tk(T::Q4_K, q4_k::dequantize_row_q4_k,  T::Q8_K, avx2::vec_dot_q4_k_q8_k),
-        tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, q5_k::vec_dot_q5_k_q8_k),
+        tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, avx2::vec_dot_q5_k_q8_k),
         tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, avx2::vec_dot_q6_k_q8_k),
     ];
 }
