@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): runs each step in order and stops at the first failure.
+# Add a step by adding a `step` line and its command below.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Models: fetch into the cache if missing (no-op when present and verified)"
+node test/fetch-models.mjs
+
+step "Rust core: unit tests, integration tests (tests/main.rs), examples build"
+cargo test -p wasm-chord-core
+
+printf '\n\033[1m==> all test steps passed\033[0m\n'
