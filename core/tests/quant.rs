@@ -348,6 +348,35 @@ fn quant_roundtrip_error_is_bounded() {
     }
 }
 
+/// K-quant reference quantizers: `dequantize(quantize(x))` keeps the normalised mean squared
+/// error near what the bit width allows for uniform data (`step^2 / 12` over the variance:
+/// 4.4e-3 for 4 bits with a min, 1.0e-3 for 5 bits, 2.4e-4 for 6 signed bits).
+#[test]
+fn quant_k_quantizers_round_trip_within_bit_width() {
+    let mut rng = Rng(0x5eed_0007);
+    for (t, max_nmse) in [
+        (GgmlType::Q4_K, 6e-3),
+        (GgmlType::Q5_K, 1.5e-3),
+        (GgmlType::Q6_K, 4e-4),
+    ] {
+        let n = 256 * 12;
+        let x = rng.row(n);
+        let w = quantize_w(t, &x);
+        let mut y = vec![0f32; n];
+        (scalar_kernels(t).unwrap().dequantize_row)(&w, &mut y);
+        // NMSE per super-block (scales differ by 1e4 across blocks).
+        for (bx, by) in x.chunks(256).zip(y.chunks(256)) {
+            let err: f64 = bx
+                .iter()
+                .zip(by)
+                .map(|(a, b)| ((a - b) as f64).powi(2))
+                .sum();
+            let sig: f64 = bx.iter().map(|a| (*a as f64).powi(2)).sum();
+            assert!(err / sig <= max_nmse, "{t}: nmse {}", err / sig);
+        }
+    }
+}
+
 #[test]
 fn quant_quantize_weights_rejects_partial_blocks() {
     let x = vec![0.5f32; 48];

@@ -147,7 +147,9 @@ pub fn quantize_row_scalar(t: GgmlType, src: &[f32], dst: &mut [u8]) {
 }
 
 /// Reference quantizer for weights of type `t` (tests, synthetic GGUF models). Returns false
-/// when `t` has no quantizer yet or the lengths are not whole blocks.
+/// when `t` has no quantizer yet (Q2_K, Q3_K) or the lengths are not whole blocks. The legacy
+/// types follow llama.cpp's `quantize_row_*_ref` exactly; Q4_K/Q5_K/Q6_K use simpler min/max
+/// scale choices (valid blocks, not byte-identical to llama.cpp's error-searching quantizers).
 pub fn quantize_weights(t: GgmlType, src: &[f32], dst: &mut [u8]) -> bool {
     if !src.len().is_multiple_of(t.block_len())
         || dst.len() != src.len() / t.block_len() * t.block_bytes()
@@ -165,6 +167,9 @@ pub fn quantize_weights(t: GgmlType, src: &[f32], dst: &mut [u8]) -> bool {
         T::Q8_0 => q8_0::quantize_row_q8_0(src, dst),
         T::Q8_1 => q8_1::quantize_row_q8_1(src, dst),
         T::Q8_K => q8_k::quantize_row_q8_k(src, dst),
+        T::Q4_K => q4_k::quantize_row_q4_k(src, dst),
+        T::Q5_K => q5_k::quantize_row_q5_k(src, dst),
+        T::Q6_K => q6_k::quantize_row_q6_k(src, dst),
         _ => return false,
     }
     true

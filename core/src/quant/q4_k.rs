@@ -6,7 +6,9 @@
 //! port of llama.cpp `ggml/src/ggml-quants.c` (`get_scale_min_k4`, `dequantize_row_q4_K`) and
 //! `ggml/src/ggml-cpu/quants.c` (`ggml_vec_dot_q4_K_q8_K_generic`).
 
-use super::blocks::{as_blocks, f16_le, BlockQ4K, BlockQ8K, K_SCALE_SIZE};
+use super::blocks::{
+    as_blocks, as_blocks_mut, f16_le, f16_le_from, BlockQ4K, BlockQ8K, K_SCALE_SIZE,
+};
 use super::QK_K;
 
 /// The 6-bit scale and min of sub-block `j` (0..8), as ggml's `get_scale_min_k4`.
@@ -40,6 +42,79 @@ pub(super) fn scales_mins_k4(q: &[u8; K_SCALE_SIZE]) -> ([u8; 8], [u8; 8]) {
         [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]],
         [c[0], c[1], c[2], c[3], d[0], d[1], d[2], d[3]],
     )
+}
+
+/// Packs eight 6-bit scales and mins (the inverse of `scale_min_k4`).
+pub(super) fn pack_scales_mins_k4(sc: &[u8; 8], mn: &[u8; 8]) -> [u8; K_SCALE_SIZE] {
+    let mut q = [0u8; K_SCALE_SIZE];
+    for j in 0..8 {
+        let (ls, lm) = (sc[j] & 63, mn[j] & 63);
+        if j < 4 {
+            q[j] |= ls;
+            q[j + 4] |= lm;
+        } else {
+            q[j + 4] = (ls & 0x0f) | ((lm & 0x0f) << 4);
+            q[j - 4] |= (ls >> 4) << 6;
+            q[j] |= (lm >> 4) << 6;
+        }
+    }
+    q
+}
+
+/// Per sub-block `(scale, min)` so that `x ~= scale * q - min` with `q` in `0..=qmax` and
+/// `min >= 0` (ggml clamps the sub-block minimum to at most 0 the same way).
+pub(super) fn sub_scale_min(x: &[f32], qmax: f32) -> (f32, f32) {
+    let lo = x.iter().fold(0.0f32, |a, &v| a.min(v));
+    let hi = x.iter().fold(f32::MIN, |a, &v| a.max(v));
+    ((hi - lo).max(0.0) / qmax, -lo)
+}
+
+/// Quantizes the super-block scales: `(d, dmin, 6-bit scales, 6-bit mins)`.
+pub(super) fn super_scales_k(sc: &[f32; 8], mn: &[f32; 8]) -> (f32, f32, [u8; 8], [u8; 8]) {
+    let max_sc = sc.iter().fold(0.0f32, |a, &v| a.max(v));
+    let max_mn = mn.iter().fold(0.0f32, |a, &v| a.max(v));
+    let inv_sc = if max_sc > 0.0 { 63.0 / max_sc } else { 0.0 };
+    let inv_mn = if max_mn > 0.0 { 63.0 / max_mn } else { 0.0 };
+    let (mut ls, mut lm) = ([0u8; 8], [0u8; 8]);
+    for j in 0..8 {
+        ls[j] = ((inv_sc * sc[j]).round_ties_even() as i32).clamp(0, 63) as u8;
+        lm[j] = ((inv_mn * mn[j]).round_ties_even() as i32).clamp(0, 63) as u8;
+    }
+    (max_sc / 63.0, max_mn / 63.0, ls, lm)
+}
+
+/// Simple min/max reference quantizer (weights, synthetic models and tests). It produces
+/// valid Q4_K blocks with ggml's layout but does not run llama.cpp's `make_qkx2_quants`
+/// error search, so its bytes are not identical to llama.cpp's `quantize_row_q4_K_ref`.
+pub fn quantize_row_q4_k(src: &[f32], dst: &mut [u8]) {
+    debug_assert_eq!(src.len() % QK_K, 0);
+    debug_assert_eq!(dst.len(), src.len() / QK_K * 144);
+    for (x, b) in src.chunks_exact(QK_K).zip(as_blocks_mut::<BlockQ4K>(dst)) {
+        let (mut sc, mut mn) = ([0f32; 8], [0f32; 8]);
+        for (j, xs) in x.chunks_exact(32).enumerate() {
+            (sc[j], mn[j]) = sub_scale_min(xs, 15.0);
+        }
+        let (d, dmin, ls, lm) = super_scales_k(&sc, &mn);
+        b.d = f16_le_from(d);
+        b.dmin = f16_le_from(dmin);
+        b.scales = pack_scales_mins_k4(&ls, &lm);
+        let (d, dmin) = (f16_le(b.d), f16_le(b.dmin));
+        let mut q = [0u8; QK_K];
+        for (j, (xs, qs)) in x.chunks_exact(32).zip(q.chunks_exact_mut(32)).enumerate() {
+            let (ds, ms) = (d * ls[j] as f32, dmin * lm[j] as f32);
+            if ds == 0.0 {
+                continue;
+            }
+            for (qv, &v) in qs.iter_mut().zip(xs) {
+                *qv = (((v + ms) / ds).round_ties_even() as i32).clamp(0, 15) as u8;
+            }
+        }
+        for (j, out) in b.qs.chunks_exact_mut(32).enumerate() {
+            for (l, o) in out.iter_mut().enumerate() {
+                *o = q[64 * j + l] | (q[64 * j + 32 + l] << 4);
+            }
+        }
+    }
 }
 
 /// The 4-bit value of element `e` (0..256).
@@ -111,6 +186,16 @@ pub fn vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pack_scales_mins_k4_round_trips() {
+        let sc = [0, 1, 17, 63, 32, 5, 48, 63];
+        let mn = [63, 2, 0, 31, 16, 33, 1, 62];
+        let q = pack_scales_mins_k4(&sc, &mn);
+        for j in 0..8 {
+            assert_eq!(scale_min_k4(j, &q), (sc[j], mn[j]));
+        }
+    }
 
     #[test]
     fn scales_mins_k4_matches_get_scale_min_k4() {

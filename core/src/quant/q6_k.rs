@@ -7,8 +7,66 @@
 //! port of llama.cpp `ggml/src/ggml-quants.c` (`dequantize_row_q6_K`) and
 //! `ggml/src/ggml-cpu/quants.c` (`ggml_vec_dot_q6_K_q8_K_generic`).
 
-use super::blocks::{as_blocks, f16_le, BlockQ6K, BlockQ8K};
+use super::blocks::{as_blocks, as_blocks_mut, f16_le, f16_le_from, BlockQ6K, BlockQ8K};
 use super::QK_K;
+
+/// Simple reference quantizer (weights, synthetic models and tests): per 16 values the value of
+/// largest magnitude maps to -32, the 16 sub-block scales are quantized to i8 against the
+/// super-block `d` as ggml does (`iscale = -128 / max_scale`). Valid Q6_K, but without ggml's
+/// `make_qx_quants` error search, so not byte-identical to `quantize_row_q6_K_ref`.
+pub fn quantize_row_q6_k(src: &[f32], dst: &mut [u8]) {
+    debug_assert_eq!(src.len() % QK_K, 0);
+    debug_assert_eq!(dst.len(), src.len() / QK_K * 210);
+    for (x, b) in src.chunks_exact(QK_K).zip(as_blocks_mut::<BlockQ6K>(dst)) {
+        let mut sub = [0f32; 16];
+        for (s, xs) in sub.iter_mut().zip(x.chunks_exact(16)) {
+            let (mut amax, mut max) = (0f32, 0f32);
+            for &v in xs {
+                if v.abs() > amax {
+                    amax = v.abs();
+                    max = v;
+                }
+            }
+            *s = max / -32.0;
+        }
+        let (mut amax, mut max_scale) = (0f32, 0f32);
+        for &s in &sub {
+            if s.abs() > amax {
+                amax = s.abs();
+                max_scale = s;
+            }
+        }
+        b.ql = [0; QK_K / 2];
+        b.qh = [0; QK_K / 4];
+        if amax == 0.0 {
+            b.scales = [0; QK_K / 16];
+            b.d = f16_le_from(0.0);
+            continue;
+        }
+        let iscale = -128.0 / max_scale;
+        b.d = f16_le_from(1.0 / iscale);
+        for (sc, &s) in b.scales.iter_mut().zip(&sub) {
+            *sc = ((iscale * s).round_ties_even() as i32).clamp(-128, 127) as i8;
+        }
+        let d = f16_le(b.d);
+        let mut q = [32u8; QK_K];
+        for (e, (qv, &v)) in q.iter_mut().zip(x).enumerate() {
+            let ds = d * b.scales[e / 16] as f32;
+            if ds != 0.0 {
+                *qv = (((v / ds).round_ties_even() as i32).clamp(-32, 31) + 32) as u8;
+            }
+        }
+        for n in 0..2 {
+            for l in 0..32 {
+                let [q1, q2, q3, q4] = [0, 32, 64, 96].map(|o| q[128 * n + o + l]);
+                b.ql[64 * n + l] = (q1 & 0x0f) | ((q3 & 0x0f) << 4);
+                b.ql[64 * n + 32 + l] = (q2 & 0x0f) | ((q4 & 0x0f) << 4);
+                b.qh[32 * n + l] =
+                    (q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6);
+            }
+        }
+    }
+}
 
 /// The signed value (`-32..=31`) of element `e` (0..256).
 #[inline(always)]
