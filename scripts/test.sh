@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 
 step "Models: fetch into the cache if missing (no-op when present and verified)"
 node test/fetch-models.mjs
@@ -12,4 +13,4 @@ node test/fetch-models.mjs
 step "Rust core: unit tests, integration tests (tests/main.rs), examples build"
 cargo test -p wasm-chord-core
 
-printf '\n\033[1m==> all test steps passed\033[0m\n'
+step "all test steps passed"
