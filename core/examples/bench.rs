@@ -72,8 +72,14 @@ fn run() -> Result<(), String> {
             let bytes =
                 std::fs::read(&model_path).map_err(|e| format!("{}: {e}", model_path.display()))?;
             let model = Arc::new(
-                Model::load(Arc::new(bytes), &LoadOptions { threads: nt })
-                    .map_err(|e| e.to_string())?,
+                Model::load(
+                    Arc::new(bytes),
+                    &LoadOptions {
+                        threads: nt,
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| e.to_string())?,
             );
             load.push(t0.elapsed().as_secs_f64() * 1e3);
             // A deterministic prompt of ordinary tokens.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use wasm_chord_core::model::{LoadOptions, Logits, Model, Session};
+use wasm_chord_core::model::{LoadOptions, Logits, Model, Session, UBATCH};
 
 /// Teacher-forced positions are compared when llama.cpp's top-1 margin is at least this.
 const MIN_MARGIN: f64 = 0.3;
@@ -25,6 +25,8 @@ struct Args {
     model: PathBuf,
     refdata: PathBuf,
     threads: usize,
+    /// Forces llama.cpp's flash-attention numerics on or off; `None` derives them per file.
+    flash: Option<bool>,
     verbose: bool,
 }
 
@@ -33,6 +35,7 @@ fn parse_args() -> Result<Args, String> {
     let mut refdata = None;
     let mut threads = 0;
     let mut verbose = false;
+    let mut flash = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -45,6 +48,14 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--threads needs a number")?
             }
             "--verbose" | "-v" => verbose = true,
+            "--flash-attention" => {
+                flash = match it.next().as_deref() {
+                    Some("on") => Some(true),
+                    Some("off") => Some(false),
+                    Some("auto") => None,
+                    _ => return Err("--flash-attention takes on, off or auto".into()),
+                }
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -52,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
         model: model.ok_or("--model <file.gguf> is required")?,
         refdata: refdata.ok_or("--refdata <dir> is required")?,
         threads,
+        flash,
         verbose,
     })
 }
@@ -60,7 +72,7 @@ fn main() {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("{e}\nusage: conformance --model <file.gguf> --refdata <dir> [--threads N] [--verbose]");
+            eprintln!("{e}\nusage: conformance --model <file.gguf> --refdata <dir> [--threads N] [--flash-attention on|off|auto] [--verbose]");
             std::process::exit(2);
         }
     };
@@ -83,6 +95,7 @@ fn run(args: &Args) -> Result<(Value, bool), String> {
         Arc::new(bytes),
         &LoadOptions {
             threads: args.threads,
+            ..Default::default()
         },
     )
     .map_err(|e| format!("load: {e}"))?;
@@ -105,7 +118,8 @@ fn run(args: &Args) -> Result<(Value, bool), String> {
         let mut prefixes = Vec::new();
         for p in greedy {
             for line in read_jsonl(p)? {
-                check_greedy(&model, &line, &mut tf, &mut prefixes, args.verbose)?;
+                let flash = flash_attention_of(args.flash, p, &line);
+                check_greedy(&model, flash, &line, &mut tf, &mut prefixes, args.verbose)?;
             }
         }
         ok &= tf.compared == tf.matched;
@@ -124,11 +138,12 @@ fn run(args: &Args) -> Result<(Value, bool), String> {
         let (mut compared, mut pass, mut max_abs) = (0usize, 0usize, 0f64);
         for p in logit_files {
             let doc = read_json(p)?;
+            let flash = flash_attention_of(args.flash, p, &doc);
             for prompt in doc["prompts"]
                 .as_array()
                 .ok_or("logits file has no prompts")?
             {
-                let (good, diff) = check_logits(&model, prompt, args.verbose)?;
+                let (good, diff) = check_logits(&model, flash, prompt, args.verbose)?;
                 compared += 1;
                 pass += good as usize;
                 max_abs = max_abs.max(diff);
@@ -143,7 +158,7 @@ fn run(args: &Args) -> Result<(Value, bool), String> {
     if let Some(p) = files.iter().find(|p| name_of(p) == "ppl.json") {
         let doc = read_json(p)?;
         let ids = ids_of(&doc["ids"])?;
-        let ours = perplexity(&model, &ids)?;
+        let ours = perplexity(&model, flash_attention_of(args.flash, p, &doc), &ids)?;
         let reference = doc["ppl"].as_f64().ok_or("ppl.json has no ppl")?;
         let rel = (ours - reference).abs() / reference;
         ok &= rel <= MAX_PPL_REL_DIFF;
@@ -207,6 +222,7 @@ fn margins(line: &Value) -> Result<Vec<f64>, String> {
 
 fn check_greedy(
     model: &Arc<Model>,
+    flash: bool,
     line: &Value,
     tf: &mut TeacherForced,
     prefixes: &mut Vec<f64>,
@@ -223,6 +239,7 @@ fn check_greedy(
     let mut all = prompt.clone();
     all.extend_from_slice(&generated[..generated.len() - 1]);
     let mut s = Session::new(model.clone(), all.len()).map_err(|e| e.to_string())?;
+    s.set_flash_attention(flash);
     let logits = s.eval(&all, Logits::All).map_err(|e| e.to_string())?;
     for (i, (&want, &margin)) in generated.iter().zip(&margins).enumerate() {
         if margin < MIN_MARGIN {
@@ -243,6 +260,7 @@ fn check_greedy(
     // Free-running greedy: informative common-prefix length.
     let mut s =
         Session::new(model.clone(), prompt.len() + generated.len()).map_err(|e| e.to_string())?;
+    s.set_flash_attention(flash);
     let mut next = argmax(s.eval(&prompt, Logits::Last).map_err(|e| e.to_string())?) as u32;
     let mut same = 0;
     for (i, &want) in generated.iter().enumerate() {
@@ -259,7 +277,12 @@ fn check_greedy(
 }
 
 /// Applies the logits rules to one prompt; returns (pass, max |Δ log-softmax| over ref top-20).
-fn check_logits(model: &Arc<Model>, prompt: &Value, verbose: bool) -> Result<(bool, f64), String> {
+fn check_logits(
+    model: &Arc<Model>,
+    flash: bool,
+    prompt: &Value,
+    verbose: bool,
+) -> Result<(bool, f64), String> {
     let ids = ids_of(&prompt["prompt_ids"])?;
     let b64 = prompt["logits_f32le_base64"]
         .as_str()
@@ -272,6 +295,7 @@ fn check_logits(model: &Arc<Model>, prompt: &Value, verbose: bool) -> Result<(bo
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     let mut s = Session::new(model.clone(), ids.len()).map_err(|e| e.to_string())?;
+    s.set_flash_attention(flash);
     let ours = s
         .eval(&ids, Logits::Last)
         .map_err(|e| e.to_string())?
@@ -300,13 +324,14 @@ fn check_logits(model: &Arc<Model>, prompt: &Value, verbose: bool) -> Result<(bo
 }
 
 /// Perplexity over `ids` in one growing sequence: tokens 1.. scored by -ln p(token | prefix).
-fn perplexity(model: &Arc<Model>, ids: &[u32]) -> Result<f64, String> {
+fn perplexity(model: &Arc<Model>, flash: bool, ids: &[u32]) -> Result<f64, String> {
     let n_vocab = model.hparams.n_vocab;
     let mut s = Session::new(model.clone(), ids.len()).map_err(|e| e.to_string())?;
+    s.set_flash_attention(flash);
     let mut nll = 0.0f64;
     let mut pos = 0;
-    // Chunks keep the logits buffer small for big vocabularies; the KV cache carries context.
-    for chunk in ids[..ids.len() - 1].chunks(64) {
+    // Micro-batches of llama.cpp's default size; the KV cache carries the context across them.
+    for chunk in ids[..ids.len() - 1].chunks(UBATCH) {
         let logits = s.eval(chunk, Logits::All).map_err(|e| e.to_string())?;
         for (i, row) in logits.chunks_exact(n_vocab).enumerate() {
             let target = ids[pos + i + 1] as usize;
@@ -316,6 +341,39 @@ fn perplexity(model: &Arc<Model>, ids: &[u32]) -> Result<f64, String> {
     }
     Ok((nll / (ids.len() - 1) as f64).exp())
 }
+
+/// Whether the llama.cpp run behind a reference used flash attention: its numerics decide
+/// near-tie tokens, so we reproduce the same path. An explicit `producer` wins ("no
+/// flash-attn"); builds tagged `bNNNN` before llama.cpp made flash attention automatic
+/// (b6000) ran without it; newer ones, such as node-llama-cpp 3.x, default to "auto" = on.
+fn flash_attention_of(forced: Option<bool>, file: &Path, doc: &Value) -> bool {
+    if let Some(f) = forced {
+        return f;
+    }
+    let producer = doc["producer"].as_str().unwrap_or("").to_ascii_lowercase();
+    if producer.contains("no flash-attn") || producer.contains("flash_attn=0") {
+        return false;
+    }
+    if producer.contains("flash-attn on") || producer.contains("flash_attn=1") {
+        return true;
+    }
+    let build = |text: &str| -> Option<u32> {
+        let at = text
+            .find(".b")
+            .map(|i| i + 2)
+            .or_else(|| text.find(" b").map(|i| i + 2))?;
+        let digits: String = text[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    };
+    let tagged = build(name_of(file)).or_else(|| build(&producer));
+    !matches!(tagged, Some(b) if b < FLASH_ATTN_AUTO_BUILD)
+}
+
+/// llama.cpp builds from here on enable flash attention by default.
+const FLASH_ATTN_AUTO_BUILD: u32 = 6000;
 
 fn argmax(row: &[f32]) -> usize {
     let mut best = 0;

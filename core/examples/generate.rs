@@ -75,7 +75,14 @@ fn run() -> Result<(), String> {
     let bytes = std::fs::read(&model_path)
         .map_err(|e| format!("{}: {e} (run `npm run fetch-models`)", model_path.display()))?;
     let model = Arc::new(
-        Model::load(Arc::new(bytes), &LoadOptions { threads }).map_err(|e| e.to_string())?,
+        Model::load(
+            Arc::new(bytes),
+            &LoadOptions {
+                threads,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| e.to_string())?,
     );
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let tok = &model.tokenizer;

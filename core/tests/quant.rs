@@ -260,8 +260,8 @@ fn quant_fast_quantize_row_is_bit_exact_with_scalar() {
         GgmlType::Q8_1,
         GgmlType::Q8_K,
     ];
-    // Rounding ties: with amax = 127 the scale is exactly 1, so k + 0.5 hits a tie in `roundf`
-    // (ties away from zero), where a ties-to-even SIMD round would differ.
+    // Rounding ties: with amax = 127 the scale is exactly 1, so k + 0.5 is an exact tie, which
+    // ggml's x86 quantizer (our spec) rounds to even, where `roundf` would round away from zero.
     let mut ties: Vec<f32> = (0..32).map(|i| i as f32 - 15.5).collect();
     ties[0] = 127.0;
     ties.extend((0..32).map(|i| {
@@ -288,13 +288,13 @@ fn quant_fast_quantize_row_is_bit_exact_with_scalar() {
             "{t} ties"
         );
     }
-    // The tie rows really are ties that round away from zero.
+    // The tie rows really are ties, rounded to even.
     let q = quantize_act(GgmlType::Q8_0, &ties, false);
     assert_eq!(f16_at(&q, 0), 1.0);
-    assert_eq!(q[2 + 1] as i8, -15); // -14.5 -> -15
-    assert_eq!(q[2 + 16] as i8, 1); // 0.5 -> 1
+    assert_eq!(q[2 + 1] as i8, -14); // -14.5 -> -14
+    assert_eq!(q[2 + 16] as i8, 0); // 0.5 -> 0
     assert_eq!(q[2 + 17] as i8, 2); // 1.5 -> 2
-    assert_eq!(q[2 + 18] as i8, 3); // 2.5 -> 3
+    assert_eq!(q[2 + 18] as i8, 2); // 2.5 -> 2
 }
 
 /// `dequantize(quantize(x))` stays within the format's step: per block, `c * step` plus the

@@ -1,5 +1,16 @@
 //! Causal multi-head attention with grouped-query heads over the KV cache, optionally
 //! limited to a sliding window. Shared by every architecture.
+//!
+//! The cache holds f16-precision values (llama.cpp's default f16 KV cache). Which rounding the
+//! rest uses follows the llama.cpp CPU path being mirrored, because near-tie tokens depend on it:
+//! - without flash attention, ggml's mul_mat converts Q and the softmax probabilities to the
+//!   f16 dot type of K and V: `Kernel::MulMat`;
+//! - with flash attention (llama.cpp's "auto" default on CPU), micro-batches of fewer than 64
+//!   rows take the one-row kernel (f16 Q, online softmax, an f16 V accumulator rounded at every
+//!   step): `Kernel::FlashRow`; larger micro-batches take the tiled kernel (f32 Q and an f32
+//!   accumulator), approximated by `Kernel::FlashTiled`.
+
+use half::f16;
 
 use crate::backend::cpu::ops::{axpy, dot_f32, softmax_inplace};
 use crate::backend::cpu::threads::{SharedMut, ThreadPool};
@@ -7,9 +18,25 @@ use crate::backend::cpu::threads::{SharedMut, ThreadPool};
 /// Largest head size supported (checked at load).
 pub const MAX_HEAD_DIM: usize = 512;
 
-#[inline]
-fn round_f16(x: f32) -> f32 {
-    half::f16::from_f32(x).to_f32()
+/// Micro-batches with at least this many rows take ggml's tiled flash-attention kernel.
+const FLASH_TILED_MIN_ROWS: usize = 64;
+
+/// Which llama.cpp CPU attention path to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    MulMat,
+    FlashRow,
+    FlashTiled,
+}
+
+impl Kernel {
+    fn select(flash_attention: bool, n_tok: usize) -> Kernel {
+        match (flash_attention, n_tok >= FLASH_TILED_MIN_ROWS) {
+            (false, _) => Kernel::MulMat,
+            (true, false) => Kernel::FlashRow,
+            (true, true) => Kernel::FlashTiled,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -24,11 +51,37 @@ pub struct AttnShape {
     pub window: Option<usize>,
 }
 
+#[inline]
+fn round_f16(x: f32) -> f32 {
+    f16::from_f32(x).to_f32()
+}
+
+/// One layer's cache, viewed for reading.
+struct KvView<'a> {
+    k: &'a [f32],
+    v: &'a [f32],
+    /// Row widths: n_head_kv · head_dim, n_head_kv · head_dim_v
+    dk: usize,
+    dv: usize,
+}
+
+impl KvView<'_> {
+    #[inline]
+    fn k(&self, pos: usize, kvh: usize, hd: usize) -> &[f32] {
+        &self.k[pos * self.dk + kvh * hd..pos * self.dk + (kvh + 1) * hd]
+    }
+    #[inline]
+    fn v(&self, pos: usize, kvh: usize, hd_v: usize) -> &[f32] {
+        &self.v[pos * self.dv + kvh * hd_v..pos * self.dv + (kvh + 1) * hd_v]
+    }
+}
+
 /// Writes the batch's K and V rows into the cache at `pos0..pos0+n_tok`, then computes
-/// `out` [n_tok, n_head * head_dim_v] from `q` [n_tok, n_head * head_dim].
+/// `out` [n_tok, n_head · head_dim_v] from `q` [n_tok, n_head · head_dim].
 #[allow(clippy::too_many_arguments)]
 pub fn attention(
     pool: &ThreadPool,
+    flash_attention: bool,
     sh: AttnShape,
     q: &[f32],
     k_new: &[f32],
@@ -41,7 +94,6 @@ pub fn attention(
     scores: &mut Vec<f32>,
 ) {
     let (dk, dv) = (sh.n_head_kv * sh.head_dim, sh.n_head_kv * sh.head_dim_v);
-    // The cache holds f16-precision values, as llama.cpp's default f16 KV cache does.
     for (c, &x) in cache_k[pos0 * dk..(pos0 + n_tok) * dk]
         .iter_mut()
         .zip(k_new)
@@ -54,7 +106,13 @@ pub fn attention(
     {
         *c = round_f16(x);
     }
-    let (cache_k, cache_v) = (&*cache_k, &*cache_v);
+    let kv = KvView {
+        k: cache_k,
+        v: cache_v,
+        dk,
+        dv,
+    };
+    let kernel = Kernel::select(flash_attention, n_tok);
 
     let n_kv = pos0 + n_tok;
     // Split tokens into groups so small head counts still feed every thread.
@@ -67,46 +125,167 @@ pub fn attention(
     let scores_ptr = SharedMut::new(scores);
     let out_ptr = SharedMut::new(out);
     let q_per_kv = sh.n_head / sh.n_head_kv;
-    let (wq, wo) = (sh.n_head * sh.head_dim, sh.n_head * sh.head_dim_v);
+    let wq = sh.n_head * sh.head_dim;
+    let wo = sh.n_head * sh.head_dim_v;
 
     pool.for_each(n_tasks, |task| {
         let (h, g) = (task % sh.n_head, task / sh.n_head);
         let kvh = h / q_per_kv;
-        // SAFETY: task ranges [task*n_kv, (task+1)*n_kv) are disjoint and inside `scores`
-        // (resized to n_tasks*n_kv above); `scores` stays borrowed until for_each returns.
-        let s = unsafe { scores_ptr.slice(task * n_kv, n_kv) };
         for t in g * per_group..((g + 1) * per_group).min(n_tok) {
             let p = pos0 + t;
             let lo = sh.window.map_or(0, |w| (p + 1).saturating_sub(w));
-            // ggml dots an f16 K with Q converted to f16: round Q the same way.
             let mut qh = [0.0f32; MAX_HEAD_DIM];
             let qh = &mut qh[..sh.head_dim];
             for (d, &x) in qh
                 .iter_mut()
                 .zip(&q[t * wq + h * sh.head_dim..t * wq + (h + 1) * sh.head_dim])
             {
-                *d = round_f16(x);
-            }
-            let qh = &*qh;
-            let s = &mut s[..p + 1 - lo];
-            for (j, sj) in (lo..=p).zip(s.iter_mut()) {
-                let kj = &cache_k[j * dk + kvh * sh.head_dim..j * dk + (kvh + 1) * sh.head_dim];
-                *sj = dot_f32(qh, kj) * sh.scale;
-            }
-            softmax_inplace(s);
-            // ...and the probabilities are converted to f16 for the product with f16 V.
-            for x in s.iter_mut() {
-                *x = round_f16(*x);
+                *d = if kernel == Kernel::FlashTiled {
+                    x
+                } else {
+                    round_f16(x)
+                };
             }
             // SAFETY: (t, h) pairs are distinct across tasks (h from the task, t from its
             // group), so these head_dim_v-long ranges of `out` are disjoint and in bounds
             // (t < n_tok, h < n_head); `out` stays borrowed until for_each returns.
             let o = unsafe { out_ptr.slice(t * wo + h * sh.head_dim_v, sh.head_dim_v) };
-            o.fill(0.0);
-            for (j, &sj) in (lo..=p).zip(s.iter()) {
-                let vj = &cache_v[j * dv + kvh * sh.head_dim_v..j * dv + (kvh + 1) * sh.head_dim_v];
-                axpy(o, sj, vj);
+            // SAFETY: task ranges [task*n_kv, (task+1)*n_kv) are disjoint and inside `scores`
+            // (resized to n_tasks*n_kv above); it stays borrowed until for_each returns.
+            let s = unsafe { scores_ptr.slice(task * n_kv, n_kv) };
+            match kernel {
+                Kernel::FlashRow => head_flash_row(&kv, sh, kvh, qh, lo..p + 1, o),
+                Kernel::MulMat | Kernel::FlashTiled => {
+                    head(&kv, sh, kvh, qh, lo..p + 1, s, o, kernel == Kernel::MulMat)
+                }
             }
         }
     });
+}
+
+/// softmax(scale · q·Kⱼ) · Vⱼ over positions `range`, probabilities optionally rounded to f16.
+#[allow(clippy::too_many_arguments)]
+fn head(
+    kv: &KvView<'_>,
+    sh: AttnShape,
+    kvh: usize,
+    q: &[f32],
+    range: std::ops::Range<usize>,
+    scores: &mut [f32],
+    out: &mut [f32],
+    round_probs: bool,
+) {
+    let s = &mut scores[..range.len()];
+    for (j, sj) in range.clone().zip(s.iter_mut()) {
+        *sj = dot_f32(q, kv.k(j, kvh, sh.head_dim)) * sh.scale;
+    }
+    softmax_inplace(s);
+    out.fill(0.0);
+    for (j, &sj) in range.zip(s.iter()) {
+        axpy(
+            out,
+            if round_probs { round_f16(sj) } else { sj },
+            kv.v(j, kvh, sh.head_dim_v),
+        );
+    }
+}
+
+/// One-pass variant: running max and sum, V accumulated in f16 (ggml's CPU flash-attention
+/// kernel for one query row).
+fn head_flash_row(
+    kv: &KvView<'_>,
+    sh: AttnShape,
+    kvh: usize,
+    q: &[f32],
+    range: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    let mut acc = [f16::ZERO; MAX_HEAD_DIM];
+    let acc = &mut acc[..sh.head_dim_v];
+    let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
+    for j in range {
+        let s = dot_f32(q, kv.k(j, kvh, sh.head_dim)) * sh.scale;
+        let (mut ms, mut vs) = (1.0f32, 1.0f32);
+        if s > max {
+            ms = (max - s).exp();
+            max = s;
+            for a in acc.iter_mut() {
+                *a = f16::from_f32(a.to_f32() * ms);
+            }
+        } else {
+            vs = (s - max).exp();
+        }
+        for (a, &v) in acc.iter_mut().zip(kv.v(j, kvh, sh.head_dim_v)) {
+            *a = f16::from_f32(a.to_f32() + v * vs);
+        }
+        sum = sum * ms + vs;
+    }
+    for (o, a) in out.iter_mut().zip(acc.iter()) {
+        *o = a.to_f32() / sum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Agrees with an f64 reference attention to f16 precision (GQA, sliding window).
+    #[test]
+    fn attention_kernels_match_f64_reference() {
+        let sh = AttnShape {
+            n_head: 4,
+            n_head_kv: 2,
+            head_dim: 8,
+            head_dim_v: 8,
+            scale: 0.35,
+            window: Some(5),
+        };
+        let n = 9;
+        let val = |i: usize| ((i as f32 * 0.37).sin() * 2.0);
+        let q: Vec<f32> = (0..n * 32).map(|i| val(i + 1)).collect();
+        let k: Vec<f32> = (0..n * 16).map(|i| val(i * 3 + 7)).collect();
+        let v: Vec<f32> = (0..n * 16).map(|i| val(i * 5 + 11)).collect();
+        let pool = ThreadPool::new(2);
+        // n = 9 rows: both the mul_mat and the one-row flash kernel.
+        for flash in [false, true] {
+            let (mut ck, mut cv, mut out, mut sc) = (
+                vec![0.0; n * 16],
+                vec![0.0; n * 16],
+                vec![0.0; n * 32],
+                Vec::new(),
+            );
+            attention(
+                &pool, flash, sh, &q, &k, &v, &mut ck, &mut cv, 0, n, &mut out, &mut sc,
+            );
+            for t in 0..n {
+                for h in 0..4 {
+                    let kvh = h / 2;
+                    let lo = (t + 1).saturating_sub(5);
+                    let s: Vec<f64> = (lo..=t)
+                        .map(|j| {
+                            (0..8)
+                                .map(|d| {
+                                    q[t * 32 + h * 8 + d] as f64 * k[j * 16 + kvh * 8 + d] as f64
+                                })
+                                .sum::<f64>()
+                                * 0.35
+                        })
+                        .collect();
+                    let m = s.iter().cloned().fold(f64::MIN, f64::max);
+                    let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
+                    for d in 0..8 {
+                        let want: f64 = (lo..=t)
+                            .zip(&s)
+                            .map(|(j, x)| (x - m).exp() / z * v[j * 16 + kvh * 8 + d] as f64)
+                            .sum();
+                        let got = out[t * 32 + h * 8 + d] as f64;
+                        assert!(
+                            (got - want).abs() < 2e-2,
+                            "flash {flash} t{t} h{h} d{d}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! line in each `match` below. Shared blocks (attention, norms, matmul, KV cache) are reused.
 
 mod attention;
+mod blocks;
 mod gemma3;
 mod hparams;
 mod kv_cache;
@@ -53,10 +54,23 @@ impl Arch {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Worker threads for matmuls; 0 = one per core.
     pub threads: usize,
+    /// Default of new sessions: reproduce llama.cpp's CPU flash-attention numerics (its default,
+    /// "auto", enables it) rather than its mul_mat attention. Both are exact attention; they
+    /// differ only in f16 rounding, which decides near-tie tokens.
+    pub flash_attention: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            threads: 0,
+            flash_attention: true,
+        }
+    }
 }
 
 /// A loaded model: hyperparameters, weight bindings into the file bytes, tokenizer.
@@ -66,6 +80,7 @@ pub struct Model {
     pub tokenizer: Tokenizer,
     bytes: Arc<dyn ModelBytes>,
     pool: ThreadPool,
+    flash_attention: bool,
     token_embd: QMatrix,
     output_norm: Vec<f32>,
     /// `output.weight`, or `token_embd.weight` when the embeddings are tied.
@@ -117,6 +132,7 @@ impl Model {
             hparams,
             tokenizer,
             pool: ThreadPool::new(opts.threads),
+            flash_attention: opts.flash_attention,
             token_embd,
             output_norm,
             output,
@@ -217,6 +233,7 @@ pub(crate) struct Forward<'a> {
     pub layers: &'a [LayerWeights],
     pub token_embd: &'a QMatrix,
     pub kv: &'a mut KvCache,
+    pub flash_attention: bool,
     pub buf: &'a mut Buffers,
     pub trace: Option<&'a mut TraceFn>,
 }
@@ -261,6 +278,7 @@ impl Forward<'_> {
 pub struct Session {
     model: Arc<Model>,
     kv: KvCache,
+    flash_attention: bool,
     n_past: usize,
     buf: Buffers,
     hidden: Vec<f32>,
@@ -282,6 +300,7 @@ impl Session {
         }
         let kv = KvCache::new(hp.n_layer, n_ctx, hp.n_embd_k(), hp.n_embd_v())?;
         Ok(Session {
+            flash_attention: model.flash_attention,
             model,
             kv,
             n_past: 0,
@@ -309,6 +328,11 @@ impl Session {
     /// Forgets positions from `n` on (keeps a shared prompt prefix, or starts over with 0).
     pub fn truncate(&mut self, n: usize) {
         self.n_past = self.n_past.min(n);
+    }
+
+    /// Chooses llama.cpp's flash-attention numerics (true) or its mul_mat attention (false).
+    pub fn set_flash_attention(&mut self, on: bool) {
+        self.flash_attention = on;
     }
 
     /// A flag that, once set, makes `eval` stop between micro-batches with `Cancelled`.
@@ -375,6 +399,7 @@ impl Session {
             layers: &model.layers,
             token_embd: &model.token_embd,
             kv: &mut self.kv,
+            flash_attention: self.flash_attention,
             buf: &mut self.buf,
             trace: self.trace.as_deref_mut(),
         };

@@ -11,7 +11,7 @@ pub enum RopeStyle {
 pub struct Rope {
     pub style: RopeStyle,
     pub n_rot: usize,
-    /// θ_i = pos · inv_freq[i], inv_freq[i] = base^(-2i / n_rot)
+    /// θ_i = pos · inv_freq[i], inv_freq[i] = freq_scale · base^(-2i / n_rot)
     inv_freq: Vec<f32>,
 }
 
@@ -25,6 +25,14 @@ impl Rope {
             n_rot,
             inv_freq,
         }
+    }
+
+    /// Linear position scaling (ggml's freq_scale): θ = pos · freq_scale · inv_freq.
+    pub fn with_freq_scale(mut self, freq_scale: f32) -> Rope {
+        for f in &mut self.inv_freq {
+            *f *= freq_scale;
+        }
+        self
     }
 
     /// Rotates every head of `x` ([n_heads, head_dim]) for position `pos`; `cos_sin` is a

@@ -2,7 +2,7 @@
 //!
 //! Integer products inside a block are exact (`maddubs`/`madd`), so these differ from the scalar
 //! spec only in the order float terms are summed; the activation quantizers are bit-exact with
-//! the scalar ones (`round_half_away` emulates `roundf`). Facts taken from llama.cpp
+//! the scalar ones. Facts taken from llama.cpp
 //! `ggml/src/ggml-cpu/arch/x86/quants.c` (nibble unpacking, `bytes_from_bits_32`, the
 //! `sign`/`maddubs` trick for signed x signed bytes); the code is our own.
 //!
@@ -402,19 +402,7 @@ fn dot_bf16(n: usize, w: &[u8], x: &[u8]) -> f32 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Activation quantizers (bit-exact with the scalar ones).
-
-/// `roundf`: round half away from zero (`_mm256_round_ps` only offers ties-to-even).
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn round_half_away(v: __m256) -> __m256 {
-    let sign = _mm256_set1_ps(-0.0);
-    let t = _mm256_round_ps::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(v);
-    let frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t)); // exact
-    let up = _mm256_cmp_ps::<_CMP_GE_OQ>(frac, _mm256_set1_ps(0.5));
-    let step = _mm256_or_ps(_mm256_and_ps(v, sign), _mm256_set1_ps(1.0));
-    _mm256_add_ps(t, _mm256_and_ps(up, step))
-}
+// Activation quantizers (bit-exact with the scalar ones: `127/amax`, ties to even).
 
 /// Quantizes 32 floats to `qs`; returns `(d, sum of q)`.
 #[inline]
@@ -436,8 +424,12 @@ fn quantize_block_q8(x: &[f32], qs: &mut [i8; 32]) -> (f32, i32) {
     let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     let amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
     let d = amax / 127.0;
-    let id = _mm256_set1_ps(if d != 0.0 { 1.0 / d } else { 0.0 });
-    let i = v.map(|vk| _mm256_cvtps_epi32(round_half_away(_mm256_mul_ps(vk, id))));
+    let id = _mm256_set1_ps(if amax != 0.0 { 127.0 / amax } else { 0.0 });
+    let i = v.map(|vk| {
+        _mm256_cvtps_epi32(_mm256_round_ps::<
+            { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
+        >(_mm256_mul_ps(vk, id)))
+    });
     let sum = hsum_epi32(_mm256_add_epi32(
         _mm256_add_epi32(i[0], i[1]),
         _mm256_add_epi32(i[2], i[3]),

@@ -11,9 +11,6 @@ use std::mem::{align_of, size_of};
 
 use super::QK_K;
 
-// Re-exported through `quant/mod.rs`'s `pub use blocks::*` until that file lists them itself.
-pub use super::dispatch::{has_avx2, quantize_row_scalar, quantize_weights};
-
 /// Elements per block of the 32-element formats (`QK4_0`, `QK4_1`, `QK5_0`, `QK5_1`, `QK8_0`, `QK8_1`).
 pub const QK: usize = 32;
 

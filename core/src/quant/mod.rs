@@ -27,7 +27,10 @@ mod q8_1;
 mod q8_k;
 
 pub use blocks::*;
-pub use dispatch::{kernels, quantize_row, scalar_kernels, TypeKernels};
+pub use dispatch::{
+    has_avx2, kernels, quantize_row, quantize_row_scalar, quantize_weights, scalar_kernels,
+    TypeKernels,
+};
 
 /// ggml's tensor types, with their on-disk ids. Only the ones we can size are listed: a file
 /// with any other id is rejected at parse time with `UnsupportedTensorType`.
@@ -151,7 +154,7 @@ impl GgmlType {
     /// or the size overflows.
     pub fn row_bytes(self, n: u64) -> Option<u64> {
         let bl = self.block_len() as u64;
-        if n % bl != 0 {
+        if !n.is_multiple_of(bl) {
             return None;
         }
         (n / bl).checked_mul(self.block_bytes() as u64)

@@ -21,18 +21,20 @@ pub fn dequantize_row_q8_0(src: &[u8], dst: &mut [f32]) {
     }
 }
 
-/// Scalar spec of activation (and weight) quantization: `d = amax / 127`, `q = round(x / d)`
-/// with `f32::round` (ties away from zero, C's `roundf`).
+/// Scalar spec of activation (and weight) quantization: `d = amax / 127`,
+/// `q = round_ties_even(x · 127/amax)`. This is what ggml's x86 SIMD quantizer computes (its
+/// portable reference uses `x · (1/d)` and `roundf`, which differ by an ulp and flip roundings;
+/// the llama.cpp runs we reproduce use the SIMD one).
 pub fn quantize_row_q8_0(src: &[f32], dst: &mut [u8]) {
     debug_assert_eq!(src.len() % QK, 0);
     debug_assert_eq!(dst.len(), src.len() / QK * 34);
     for (x, b) in src.chunks_exact(QK).zip(as_blocks_mut::<BlockQ8_0>(dst)) {
         let amax = x.iter().fold(0.0f32, |a, v| a.max(v.abs()));
         let d = amax / 127.0;
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
         b.d = f16_le_from(d);
         for (q, &v) in b.qs.iter_mut().zip(x) {
-            *q = (v * id).round() as i8;
+            *q = (v * id).round_ties_even() as i8;
         }
     }
 }

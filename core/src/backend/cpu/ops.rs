@@ -1,10 +1,16 @@
 //! Element-wise and row-wise ops of a transformer forward pass, on f32 rows.
 
-/// `out = x / sqrt(mean(x²) + eps) * w` (RMSNorm). Sums in f64 as ggml does.
+/// `1 / sqrt(mean(x²) + eps)`, summed in f64 as ggml does.
+#[inline]
+fn rms_scale(x: &[f32], eps: f32) -> f32 {
+    let sum: f64 = x.iter().map(|&v| (v as f64) * (v as f64)).sum();
+    1.0 / ((sum / x.len() as f64) as f32 + eps).sqrt()
+}
+
+/// `out = x / sqrt(mean(x²) + eps) * w` (RMSNorm).
 pub fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
     debug_assert!(x.len() == w.len() && x.len() == out.len());
-    let sum: f64 = x.iter().map(|&v| (v as f64) * (v as f64)).sum();
-    let scale = 1.0 / ((sum / x.len() as f64) as f32 + eps).sqrt();
+    let scale = rms_scale(x, eps);
     for ((o, &v), &g) in out.iter_mut().zip(x).zip(w) {
         *o = v * scale * g;
     }
@@ -14,8 +20,7 @@ pub fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
 pub fn rms_norm_rows_inplace(x: &mut [f32], w: &[f32], eps: f32) {
     let n = w.len();
     for row in x.chunks_exact_mut(n) {
-        let sum: f64 = row.iter().map(|&v| (v as f64) * (v as f64)).sum();
-        let scale = 1.0 / ((sum / n as f64) as f32 + eps).sqrt();
+        let scale = rms_scale(row, eps);
         for (v, &g) in row.iter_mut().zip(w) {
             *v = *v * scale * g;
         }
@@ -42,13 +47,18 @@ pub fn silu_mul_inplace(gate: &mut [f32], up: &[f32]) {
     }
 }
 
-/// `gate = gelu(gate) * up` with the tanh approximation (GeGLU, as ggml_gelu).
-pub fn gelu_mul_inplace(gate: &mut [f32], up: &[f32]) {
+/// tanh-approximated GELU, as ggml_gelu.
+#[inline]
+pub fn gelu(x: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     const COEF_A: f32 = 0.044_715;
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)).tanh())
+}
+
+/// `gate = gelu(gate) * up` (GeGLU).
+pub fn gelu_mul_inplace(gate: &mut [f32], up: &[f32]) {
     for (g, &u) in gate.iter_mut().zip(up) {
-        let x = *g;
-        *g = 0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)).tanh()) * u;
+        *g = gelu(*g) * u;
     }
 }
 
