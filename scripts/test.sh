@@ -10,7 +10,14 @@ step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 step "Models: fetch into the cache if missing (no-op when present and verified)"
 node test/fetch-models.mjs
 
+# One release build serves the tests and the examples (shared/TOOLCHAIN.md: one build per toolchain).
 step "Rust core: unit tests, integration tests (tests/main.rs), examples build"
-cargo test -p wasm-chord-core
+cargo test --release -p wasm-chord-core
+
+shared="${WASM_CHORD_SHARED:-../shared}"
+models="${WASM_CHORD_MODELS:-$HOME/.cache/wasm-chord/models}"
+step "Conformance against llama.cpp: SmolLM2 (shared/refdata/smollm2)"
+cargo run --release -q -p wasm-chord-core --example conformance -- \
+  --model "$models/SmolLM2-135M-Instruct.Q4_1.gguf" --refdata "$shared/refdata/smollm2"
 
 step "all test steps passed"
