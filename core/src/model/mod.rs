@@ -12,6 +12,7 @@ mod hparams;
 mod kv_cache;
 mod llama;
 pub mod rope;
+pub mod synthetic;
 pub mod weights;
 
 use std::sync::atomic::{AtomicBool, Ordering};
