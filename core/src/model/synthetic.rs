@@ -119,14 +119,14 @@ impl SyntheticSpec {
         if self.n_vocab < SYNTHETIC_MIN_VOCAB {
             return bad(format!("n_vocab must be at least {SYNTHETIC_MIN_VOCAB}"));
         }
-        if self.n_embd % self.n_head != 0 || self.n_head % self.n_head_kv != 0 {
+        if !self.n_embd.is_multiple_of(self.n_head) || !self.n_head.is_multiple_of(self.n_head_kv) {
             return bad("n_embd must divide by n_head, n_head by n_head_kv".into());
         }
-        if self.head_dim() % 2 != 0 {
+        if !self.head_dim().is_multiple_of(2) {
             return bad("the head dimension must be even (RoPE)".into());
         }
         let bl = self.weight_type.block_len();
-        if self.n_embd % bl != 0 || self.n_ff % bl != 0 {
+        if !self.n_embd.is_multiple_of(bl) || !self.n_ff.is_multiple_of(bl) {
             return bad(format!(
                 "n_embd and n_ff must be multiples of {bl} for {}",
                 self.weight_type
