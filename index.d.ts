@@ -1,0 +1,227 @@
+/**
+ * wasm-chord: run GGUF language models (llama.cpp's file format) in Node from one Rust core.
+ *
+ * ```js
+ * import { loadModel } from 'wasm-chord';
+ * const model = await loadModel('SmolLM2-135M-Instruct.Q4_1.gguf');
+ * for await (const chunk of model.chat([{ role: 'user', content: 'Hi!' }], { maxTokens: 64 })) {
+ *   process.stdout.write(chunk.text);
+ * }
+ * model.dispose();
+ * ```
+ *
+ * Generation is pull-based: each step of a `for await` loop computes one token on a worker
+ * thread, so the event loop keeps running and nothing is computed ahead of the consumer.
+ * `break` ends a generation and frees its KV cache at once; an `AbortSignal` rejects the
+ * pending step at once with an {@link AbortError}.
+ *
+ * This file is the hand-written contract; `js/` implements it.
+ */
+
+/** Stable machine-readable codes of {@link WasmChordError}. */
+export type ErrorCode =
+  // The model file
+  | 'ERR_FILE_NOT_FOUND'
+  | 'ERR_FILE_READ'
+  | 'ERR_GGUF_BAD_MAGIC'
+  | 'ERR_GGUF_UNSUPPORTED_VERSION'
+  | 'ERR_GGUF_TRUNCATED'
+  | 'ERR_GGUF_CORRUPT'
+  | 'ERR_UNSUPPORTED_TENSOR_TYPE'
+  | 'ERR_TENSOR_OUT_OF_BOUNDS'
+  | 'ERR_SHAPE_MISMATCH'
+  | 'ERR_MISSING_TENSOR'
+  | 'ERR_UNSUPPORTED_ARCH'
+  | 'ERR_MISSING_KEY'
+  | 'ERR_WRONG_KEY_TYPE'
+  | 'ERR_UNSUPPORTED_TOKENIZER'
+  | 'ERR_BAD_TOKENIZER'
+  // Using the model
+  | 'ERR_INVALID_TOKEN'
+  | 'ERR_CONTEXT_OVERFLOW'
+  | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_TEMPLATE'
+  | 'ERR_MODEL_DISPOSED'
+  // The package itself
+  | 'ERR_ADDON_NOT_FOUND'
+  | 'ERR_INTERNAL';
+
+/** Every failure other than an abort: `code` says which (the message is for humans). */
+export declare class WasmChordError extends Error {
+  readonly name: 'WasmChordError';
+  readonly code: ErrorCode;
+}
+
+/**
+ * An aborted operation (its `AbortSignal` fired), as `fetch` and `node:fs` report it:
+ * test with `err.name === 'AbortError'`. `cause` is the signal's reason.
+ */
+export declare class AbortError extends Error {
+  readonly name: 'AbortError';
+  readonly code: 'ABORT_ERR';
+}
+
+export interface LoadProgress {
+  /** Bytes ready so far. */
+  loaded: number;
+  /** Size of the model in bytes (0 when unknown). */
+  total: number;
+}
+
+export interface LoadOptions {
+  /** Threads for matrix products; 0 or absent: one per core. Shared by all generations. */
+  threads?: number;
+  /**
+   * Positions each generation's KV cache holds (prompt + generated tokens). Absent: the
+   * training context, capped at 2048. Each generation allocates its whole cache up front.
+   */
+  contextSize?: number;
+  /** Aborts the load: the promise rejects with an {@link AbortError}. */
+  signal?: AbortSignal;
+  /**
+   * Called with `loaded: 0` before the load and `loaded === total` once done. A file is
+   * memory-mapped, so there are no intermediate steps yet.
+   */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface ModelInfo {
+  /** `general.architecture`: `'llama'`, `'gemma3'`. */
+  readonly arch: string;
+  /** `general.name`, when the file has one. */
+  readonly name?: string;
+  /** `general.file_type` as llama.cpp names it (`'Q4_1'`, `'Q4_K_M'`, ...), when present. */
+  readonly fileType?: string;
+  /** Parameters: the element count of all tensors. */
+  readonly nParams: number;
+  readonly tensorCount: number;
+  /** The context the model was trained with (`{arch}.context_length`). */
+  readonly contextLength: number;
+  /** Positions each generation holds ({@link LoadOptions.contextSize}). */
+  readonly contextSize: number;
+  readonly vocabSize: number;
+  readonly embeddingLength: number;
+  readonly layerCount: number;
+  readonly headCount: number;
+  readonly headCountKv: number;
+  /** Threads the model computes with. */
+  readonly threads: number;
+}
+
+export interface GenerateOptions {
+  /** Most tokens to generate; 0 = until the context is full. Default 256. */
+  maxTokens?: number;
+  /** Sampling temperature; `<= 0` is greedy (argmax). Default 0.8. */
+  temperature?: number;
+  /** Keep the k most likely tokens; `<= 0` turns it off. Default 40. */
+  topK?: number;
+  /** Nucleus sampling mass in [0, 1]; 1 turns it off. Default 0.95. */
+  topP?: number;
+  /** Minimum probability relative to the best token, in [0, 1]; 0 turns it off. Default 0.05. */
+  minP?: number;
+  /** Penalty on recent tokens (llama.cpp's repeat_penalty); 1 turns it off. Default 1. */
+  repeatPenalty?: number;
+  /** Subtracted per occurrence of a recent token; 0 turns it off. Default 0. */
+  frequencyPenalty?: number;
+  /** Subtracted once if a token occurred recently; 0 turns it off. Default 0. */
+  presencePenalty?: number;
+  /** How many recent tokens the penalties see. Default 64. */
+  penaltyLastN?: number;
+  /** Seed of the draw (a non-negative safe integer): same seed, same tokens. */
+  seed?: number;
+  /** Generation ends before any of these strings; they are not part of the output. */
+  stop?: string | string[];
+  /**
+   * `generate()` only: parse control-token text such as `<|im_start|>` in the prompt into
+   * its token (chat prompts always are). Default false.
+   */
+  special?: boolean;
+  /** Aborts the generation: the pending and later steps reject with an {@link AbortError}. */
+  signal?: AbortSignal;
+}
+
+export interface ChatMessage {
+  /** `'system'`, `'user'`, `'assistant'`, ...: the template decides which roles it accepts. */
+  role: string;
+  content: string;
+}
+
+/** One generated token and the text it completed. */
+export interface Chunk {
+  /**
+   * Text completed by this token. May be empty while an incomplete UTF-8 character or a
+   * possible start of a stop string is held back; held text comes with a later chunk.
+   */
+  text: string;
+  /** The token id; absent on a final chunk that only flushes held-back text. */
+  token?: number;
+}
+
+/**
+ * A running generation: iterate it with `for await`. Single-use. `break` (or any early exit
+ * of the loop) frees its session; errors, including {@link AbortError}, reject a step.
+ */
+export interface TokenStream extends AsyncIterableIterator<Chunk> {
+  /** `'stop'` (end-of-generation token or stop string) or `'length'` once ended by itself. */
+  readonly finishReason: 'stop' | 'length' | null;
+  /** Consumes the rest of the stream and returns its text. */
+  text(): Promise<string>;
+  /** Ends the stream: frees the session; later steps resolve as done. */
+  return(value?: unknown): Promise<IteratorResult<Chunk>>;
+}
+
+export interface ChatTemplateOptions {
+  /** Append the opening of an assistant turn. Default true. */
+  addGenerationPrompt?: boolean;
+}
+
+export declare class Model implements Disposable {
+  private constructor();
+  /** Facts about the model, read once at load. */
+  readonly info: ModelInfo;
+  /** Whether {@link Model.dispose} was called. */
+  readonly disposed: boolean;
+
+  /**
+   * Streams a continuation of `prompt` (BOS is prepended when the model asks for it).
+   * Nothing runs until the first step; errors such as `ERR_CONTEXT_OVERFLOW` reject it.
+   * Several generations may run at once, each with its own KV cache.
+   */
+  generate(prompt: string, options?: GenerateOptions): TokenStream;
+
+  /** Streams the assistant's reply to `messages`, rendered with the model's chat template. */
+  chat(messages: readonly ChatMessage[], options?: GenerateOptions): TokenStream;
+
+  /** The prompt `chat()` would feed, as text. */
+  applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions): string;
+
+  /**
+   * Token ids of `text`, without BOS. With `special`, control-token text such as
+   * `<|im_start|>` becomes its token; otherwise it is plain text.
+   */
+  tokenize(text: string, options?: { special?: boolean }): number[];
+
+  /** Text of token ids (control tokens as their text). */
+  detokenize(ids: Iterable<number>): string;
+
+  /**
+   * Releases the model: running generations fail with `ERR_MODEL_DISPOSED`, and later calls
+   * throw (or, for streams, reject) with that code. Safe to call more than once. The file's
+   * memory map is released once the last running step has finished.
+   */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Loads a GGUF model from a file path or `file:` URL (memory-mapped: do not modify or truncate
+ * the file while the model is alive) or from bytes (copied once). Parsing and weight binding
+ * run on a worker thread. Rejects with a {@link WasmChordError} (`ERR_FILE_NOT_FOUND`,
+ * `ERR_GGUF_BAD_MAGIC`, `ERR_GGUF_TRUNCATED`, `ERR_UNSUPPORTED_ARCH`, ...) or an
+ * {@link AbortError}.
+ */
+export declare function loadModel(
+  source: string | URL | ArrayBuffer | ArrayBufferView,
+  options?: LoadOptions,
+): Promise<Model>;
