@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, renameSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import os from 'node:os';
 import process from 'node:process';
 import { addonFile } from '../js/native.js';
 
@@ -19,12 +18,24 @@ if (process.argv.includes('--if-missing') && existsSync(dest)) {
   process.exit(0);
 }
 
-const targetDir =
-  process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache', 'wasm-chord', 'target');
+const manifest = path.join(root, 'Cargo.toml');
+// Where cargo puts artefacts (CARGO_TARGET_DIR, a cargo config, or <repo>/target).
+const meta = spawnSync('cargo', ['metadata', '--format-version', '1', '--no-deps', '--manifest-path', manifest], {
+  encoding: 'utf8',
+  maxBuffer: 64 << 20,
+});
+if (meta.error || meta.status !== 0) {
+  console.error(
+    'wasm-chord: cannot build the native addon: `cargo metadata` failed' +
+      (meta.error ? ` (${meta.error.message}: is Rust >= 1.88 installed? see https://rustup.rs)` : `:\n${meta.stderr}`),
+  );
+  process.exit(1);
+}
+const targetDir = JSON.parse(meta.stdout).target_directory;
 const cargo = spawnSync(
   'cargo',
-  ['build', '--release', '-p', 'wasm-chord-node', '--manifest-path', path.join(root, 'Cargo.toml')],
-  { stdio: 'inherit', env: { ...process.env, CARGO_TARGET_DIR: targetDir } },
+  ['build', '--release', '-p', 'wasm-chord-node', '--manifest-path', manifest],
+  { stdio: 'inherit' },
 );
 if (cargo.error || cargo.status !== 0) {
   console.error(

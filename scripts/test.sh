@@ -20,4 +20,15 @@ step "Conformance against llama.cpp: SmolLM2 (shared/refdata/smollm2)"
 cargo run --release -q -p wasm-chord-core --example conformance -- \
   --model "$models/SmolLM2-135M-Instruct.Q4_1.gguf" --refdata "$shared/refdata/smollm2"
 
+step "Node package: build the addon (cargo, sharing the release build above), node:test API tests"
+node node/build-addon.mjs
+node --test test/node/
+
+step "Node package: type-check index.d.ts"
+if [ -x node_modules/.bin/tsc ]; then
+  npm run -s typecheck
+else
+  echo "skipped: TypeScript is not installed (run npm install)"
+fi
+
 step "all test steps passed"
