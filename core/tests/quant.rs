@@ -522,3 +522,31 @@ fn quant_q8_k_matches_ggml_definition() {
         assert!((a - b).abs() <= 0.5 * d.abs() * 1.0001, "{a} -> {b}");
     }
 }
+
+/// The F16C rounding used for the KV cache and attention accumulators equals the scalar spec,
+/// bit for bit, including ties, subnormals, overflow to infinity and odd tails.
+#[test]
+fn quant_round_f16_simd_is_bit_exact_with_scalar() {
+    use wasm_chord_core::quant::{round_f16_inplace, round_f16_inplace_scalar};
+    let mut rng = Rng(0xf16);
+    let mut x: Vec<f32> = rng.row(1003).iter().map(|v| v * 300.0).collect();
+    x.extend([
+        0.5 + 2f32.powi(-11),
+        1.0 + 2f32.powi(-11),
+        6.0e-8,
+        -3.0e-6,
+        65519.0,
+        65520.0,
+        1e9,
+        -0.0,
+    ]);
+    let (mut a, mut b) = (x.clone(), x.clone());
+    round_f16_inplace(&mut a);
+    round_f16_inplace_scalar(&mut b);
+    assert_eq!(
+        a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+    assert_eq!(b[1003 + 1], 1.0); // a tie rounds to even
+    assert!(b[1003 + 5].is_infinite()); // 65520 rounds past f16's max
+}

@@ -10,10 +10,9 @@
 //!   step): `Kernel::FlashRow`; larger micro-batches take the tiled kernel (f32 Q and an f32
 //!   accumulator), approximated by `Kernel::FlashTiled`.
 
-use half::f16;
-
-use crate::backend::cpu::ops::{axpy, dot_f32, softmax_inplace};
+use crate::backend::cpu::ops::{axpy, dot_f32, scale_inplace, softmax_inplace};
 use crate::backend::cpu::threads::{SharedMut, ThreadPool};
+use crate::quant::round_f16_inplace;
 
 /// Largest head size supported (checked at load).
 pub const MAX_HEAD_DIM: usize = 512;
@@ -49,11 +48,6 @@ pub struct AttnShape {
     pub scale: f32,
     /// Keys at most this many positions back are visible (including the query's own).
     pub window: Option<usize>,
-}
-
-#[inline]
-fn round_f16(x: f32) -> f32 {
-    f16::from_f32(x).to_f32()
 }
 
 /// One layer's cache, viewed for reading.
@@ -94,18 +88,12 @@ pub fn attention(
     scores: &mut Vec<f32>,
 ) {
     let (dk, dv) = (sh.n_head_kv * sh.head_dim, sh.n_head_kv * sh.head_dim_v);
-    for (c, &x) in cache_k[pos0 * dk..(pos0 + n_tok) * dk]
-        .iter_mut()
-        .zip(k_new)
-    {
-        *c = round_f16(x);
-    }
-    for (c, &x) in cache_v[pos0 * dv..(pos0 + n_tok) * dv]
-        .iter_mut()
-        .zip(v_new)
-    {
-        *c = round_f16(x);
-    }
+    let ck = &mut cache_k[pos0 * dk..(pos0 + n_tok) * dk];
+    ck.copy_from_slice(&k_new[..n_tok * dk]);
+    round_f16_inplace(ck);
+    let cv = &mut cache_v[pos0 * dv..(pos0 + n_tok) * dv];
+    cv.copy_from_slice(&v_new[..n_tok * dv]);
+    round_f16_inplace(cv);
     let kv = KvView {
         k: cache_k,
         v: cache_v,
@@ -136,15 +124,9 @@ pub fn attention(
             let lo = sh.window.map_or(0, |w| (p + 1).saturating_sub(w));
             let mut qh = [0.0f32; MAX_HEAD_DIM];
             let qh = &mut qh[..sh.head_dim];
-            for (d, &x) in qh
-                .iter_mut()
-                .zip(&q[t * wq + h * sh.head_dim..t * wq + (h + 1) * sh.head_dim])
-            {
-                *d = if kernel == Kernel::FlashTiled {
-                    x
-                } else {
-                    round_f16(x)
-                };
+            qh.copy_from_slice(&q[t * wq + h * sh.head_dim..t * wq + (h + 1) * sh.head_dim]);
+            if kernel != Kernel::FlashTiled {
+                round_f16_inplace(qh);
             }
             // SAFETY: (t, h) pairs are distinct across tasks (h from the task, t from its
             // group), so these head_dim_v-long ranges of `out` are disjoint and in bounds
@@ -180,13 +162,12 @@ fn head(
         *sj = dot_f32(q, kv.k(j, kvh, sh.head_dim)) * sh.scale;
     }
     softmax_inplace(s);
+    if round_probs {
+        round_f16_inplace(s);
+    }
     out.fill(0.0);
     for (j, &sj) in range.zip(s.iter()) {
-        axpy(
-            out,
-            if round_probs { round_f16(sj) } else { sj },
-            kv.v(j, kvh, sh.head_dim_v),
-        );
+        axpy(out, sj, kv.v(j, kvh, sh.head_dim_v));
     }
 }
 
@@ -200,7 +181,8 @@ fn head_flash_row(
     range: std::ops::Range<usize>,
     out: &mut [f32],
 ) {
-    let mut acc = [f16::ZERO; MAX_HEAD_DIM];
+    // `acc` only ever holds f16 values: it is rounded after every update, as an f16 array.
+    let mut acc = [0.0f32; MAX_HEAD_DIM];
     let acc = &mut acc[..sh.head_dim_v];
     let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
     for j in range {
@@ -209,19 +191,17 @@ fn head_flash_row(
         if s > max {
             ms = (max - s).exp();
             max = s;
-            for a in acc.iter_mut() {
-                *a = f16::from_f32(a.to_f32() * ms);
-            }
+            scale_inplace(acc, ms);
+            round_f16_inplace(acc);
         } else {
             vs = (s - max).exp();
         }
-        for (a, &v) in acc.iter_mut().zip(kv.v(j, kvh, sh.head_dim_v)) {
-            *a = f16::from_f32(a.to_f32() + v * vs);
-        }
+        axpy(acc, vs, kv.v(j, kvh, sh.head_dim_v));
+        round_f16_inplace(acc);
         sum = sum * ms + vs;
     }
     for (o, a) in out.iter_mut().zip(acc.iter()) {
-        *o = a.to_f32() / sum;
+        *o = a / sum;
     }
 }
 

@@ -41,13 +41,23 @@ fn hsum_epi32(v: __m256i) -> i32 {
     _mm_cvtsi128_si32(s)
 }
 
-/// f16 field -> f32 with F16C.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
+/// Every f16 bit pattern as f32, built at compile time (256 KiB, as ggml's x86 table).
+static F16_TO_F32: [f32; 1 << 16] = {
+    let mut t = [0.0f32; 1 << 16];
+    let mut i = 0;
+    while i < t.len() {
+        t[i] = half::f16::from_bits(i as u16).to_f32_const();
+        i += 1;
+    }
+    t
+};
+
+/// f16 field -> f32 by table. Not `_mm_cvtph_ps`: a 16-bit load into an xmm register makes LLVM
+/// emit `vpinsrw`, which merges into a live register (often the accumulator) and so chains
+/// every block behind the previous block's FMA.
+#[inline(always)]
 fn f16x(b: [u8; 2]) -> f32 {
-    _mm_cvtss_f32(_mm_cvtph_ps(
-        _mm_cvtsi32_si128(u16::from_le_bytes(b) as i32),
-    ))
+    F16_TO_F32[u16::from_le_bytes(b) as usize]
 }
 
 /// 16 bytes of nibbles -> 32 bytes: low nibbles in bytes 0..16, high nibbles in bytes 16..32.
@@ -462,6 +472,21 @@ fn quantize_q8_1(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// f32 -> f16 -> f32, 8 lanes at a time (F16C rounds to nearest even, as `half` does).
+#[target_feature(enable = "avx2,fma,f16c")]
+fn round_f16(x: &mut [f32]) {
+    let mut chunks = x.chunks_exact_mut(8);
+    for c in &mut chunks {
+        // SAFETY: c has exactly 8 f32; loadu/storeu need no alignment.
+        unsafe {
+            let v = _mm256_loadu_ps(c.as_ptr());
+            let h = _mm256_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT }>(v);
+            _mm256_storeu_ps(c.as_mut_ptr(), _mm256_cvtph_ps(h));
+        }
+    }
+    float::round_f16_inplace(chunks.into_remainder());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Safe entry points for the dispatch table.
 
@@ -524,6 +549,7 @@ entry!(vec_dot_bf16(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     debug_assert_eq!((w.len(), x.len()), (n * 2, n * 2));
     dot_bf16(n, w, x)
 }, float::vec_dot_bf16);
+entry!(round_f16_inplace(x: &mut [f32]) -> () = round_f16(x), float::round_f16_inplace);
 entry!(quantize_row_q8_0(src: &[f32], dst: &mut [u8]) -> () = {
     debug_assert_eq!(dst.len(), src.len() / QK * 34);
     quantize_q8_0(src, dst)

@@ -131,6 +131,20 @@ pub fn quantize_row(t: GgmlType, src: &[f32], dst: &mut [u8]) {
     quantize_row_scalar(t, src, dst)
 }
 
+/// Rounds values to f16 precision in place (an f16 cache or accumulator), with F16C when present.
+pub fn round_f16_inplace(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        return super::avx2::round_f16_inplace(x);
+    }
+    float::round_f16_inplace(x)
+}
+
+/// Scalar twin of [`round_f16_inplace`].
+pub fn round_f16_inplace_scalar(x: &mut [f32]) {
+    float::round_f16_inplace(x)
+}
+
 /// Scalar twin of [`quantize_row`].
 pub fn quantize_row_scalar(t: GgmlType, src: &[f32], dst: &mut [u8]) {
     debug_assert_eq!(src.len() % t.block_len(), 0);

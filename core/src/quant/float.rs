@@ -98,3 +98,11 @@ pub fn vec_dot_bf16(n: usize, w: &[u8], x: &[u8]) -> f32 {
     }
     sum as f32
 }
+
+/// Scalar spec: rounds every value to the nearest f16 (ties to even) and back, i.e. what an
+/// f16 KV cache or an f16 accumulator keeps of it.
+pub fn round_f16_inplace(x: &mut [f32]) {
+    for v in x {
+        *v = half::f16::from_f32(*v).to_f32();
+    }
+}
