@@ -96,7 +96,11 @@ fn generate_greedy_matches_teacher_forced_argmax_and_llama_cpp() {
     let prompt_text = "The capital of France is";
     let reference = greedy_ref(prompt_text);
     let prompt = ids_of(&reference["prompt_ids"]);
-    assert_eq!(plain(prompt_text), prompt, "tokenizer disagrees with refdata");
+    assert_eq!(
+        plain(prompt_text),
+        prompt,
+        "tokenizer disagrees with refdata"
+    );
     let want = ids_of(&reference["generated_ids"]);
 
     let (chunks, reason) = run(
@@ -184,9 +188,17 @@ fn generate_chat_prompt_ends_with_end_of_generation() {
         .copied()
         .unwrap();
     assert_eq!(m.tokenizer.token_text(im_end), Some("<|im_end|>"));
-    let (chunks, reason) = run(chat_prompt("Say hi"), opts(64, SamplerParams::greedy(), &[]));
+    let (chunks, reason) = run(
+        chat_prompt("Say hi"),
+        opts(64, SamplerParams::greedy(), &[]),
+    );
     let ids = tokens_of(&chunks);
-    assert_eq!(reason, FinishReason::EndOfGeneration, "{:?}", text_of(&chunks));
+    assert_eq!(
+        reason,
+        FinishReason::EndOfGeneration,
+        "{:?}",
+        text_of(&chunks)
+    );
     assert_eq!(ids.last(), Some(&im_end));
     // The end token is not part of the text.
     let text = text_of(&chunks);
@@ -237,17 +249,18 @@ fn generate_seeded_sampling_is_reproducible() {
     let (c, _) = run(prompt, opts(24, sampler(4242), &[]));
     assert_eq!(tokens_of(&a), tokens_of(&b));
     assert_eq!(text_of(&a), text_of(&b));
-    assert_ne!(text_of(&a), text_of(&c), "another seed gave the same 24 tokens");
+    assert_ne!(
+        text_of(&a),
+        text_of(&c),
+        "another seed gave the same 24 tokens"
+    );
 }
 
 #[test]
 fn generate_streamed_text_equals_decoded_ids() {
     // Code and a multi-byte character stress the stream decoder's held-back UTF-8.
     for (prompt, sampler) in [
-        (
-            "def fibonacci(n):",
-            SamplerParams::greedy(),
-        ),
+        ("def fibonacci(n):", SamplerParams::greedy()),
         (
             "Le café est très",
             SamplerParams {
