@@ -1,6 +1,8 @@
 //! wasm-chord's Node addon: the `#[napi]` surface only. Types are converted here; loading
 //! lives in `model.rs`, generation in `generate.rs`, error mapping in `error.rs`. The public
-//! JS API (`js/`, documented in `index.d.ts`) wraps these native classes.
+//! JS API (`js/`, documented in `index.d.ts`) wraps these native classes. Methods that call
+//! into the core catch panics (`catch_unwind` here, `catch_panic` in the tasks): none may
+//! cross napi.
 
 mod error;
 mod generate;
@@ -14,7 +16,6 @@ use wasm_chord_core::chat::ChatMessage;
 use wasm_chord_core::generate::GenerateOptions;
 use wasm_chord_core::model::LoadOptions;
 use wasm_chord_core::sample::SamplerParams;
-use wasm_chord_core::Error as CoreError;
 
 use error::NodeError;
 use generate::{GenState, Prompt, Request, StepTask};
@@ -204,7 +205,7 @@ fn generate_options(opts: Option<NativeGenerateOptions>) -> (GenerateOptions, Op
 
 #[napi]
 impl NativeModel {
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn info(&self) -> napi::Result<ModelInfo, &'static str> {
         let l = self.loaded()?;
         let i = &l.info;
@@ -217,7 +218,7 @@ impl NativeModel {
     }
 
     /// Token ids of `text` (no BOS); `special` parses control-token text into its ids.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn tokenize(
         &self,
         text: String,
@@ -227,14 +228,14 @@ impl NativeModel {
         Ok(l.model.tokenizer.encode(&text, special.unwrap_or(false)))
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn detokenize(&self, ids: Vec<u32>) -> napi::Result<String, &'static str> {
         let l = self.loaded()?;
         Ok(l.model.tokenizer.decode(&ids).map_err(NodeError::from)?)
     }
 
     /// The chat prompt as text (the file's template, or the built-in fallback).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn apply_chat_template(
         &self,
         messages: Vec<NativeChatMessage>,
@@ -248,7 +249,7 @@ impl NativeModel {
     }
 
     /// A generation after `prompt`; nothing runs until the first `next()`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn generate(
         &self,
         prompt: String,
@@ -264,7 +265,7 @@ impl NativeModel {
     }
 
     /// A generation answering `messages` through the chat template.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn chat(
         &self,
         messages: Vec<NativeChatMessage>,
@@ -325,10 +326,3 @@ impl NativeGeneration {
         self.state.n_prompt().map(|n| n as u32)
     }
 }
-
-// A `Cancelled` core error must map to the code the JS layer turns into an AbortError.
-const _: () = {
-    fn _assert_abort_code() -> &'static str {
-        CoreError::Cancelled.code().as_str()
-    }
-};

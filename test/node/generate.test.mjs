@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel } from '../../js/index.js';
-import { collectIds, decidedPrefix, greedy, modelPath, refdata } from './models.mjs';
+import { GEMMA3, collectIds, decidedPrefix, greedy, modelPath, refdata } from './models.mjs';
 
 let model;
 const ref = refdata('smollm2', 'greedy.jsonl');
@@ -166,4 +166,23 @@ test('model_info_matches_the_file', () => {
   assert.equal(i.headCountKv, 3);
   assert.equal(i.vocabSize, 49152);
   assert.equal(i.contextLength, 8192);
+});
+
+test('generate_gemma3_adds_bos_and_matches_llama_cpp_up_to_first_near_tie', async () => {
+  const g = await loadModel(modelPath(GEMMA3));
+  try {
+    assert.equal(g.info.arch, 'gemma3');
+    assert.equal(g.info.fileType, 'Q4_K_M');
+    for (const line of refdata('gemma3', 'greedy.jsonl').slice(0, 2)) {
+      // prompt_ids include the BOS the model adds for generation; tokenize() never does.
+      assert.deepEqual(g.tokenize(line.prompt), line.prompt_ids.slice(1), line.prompt);
+      const cut = decidedPrefix(line);
+      const { ids } = await collectIds(
+        g.generate(line.prompt, { ...greedy, maxTokens: Math.max(cut, 1) }),
+      );
+      assert.deepEqual(ids.slice(0, cut), line.generated_ids.slice(0, cut), line.prompt);
+    }
+  } finally {
+    g.dispose();
+  }
 });

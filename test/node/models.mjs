@@ -12,6 +12,7 @@ export const modelsDir =
 export const sharedDir = process.env.WASM_CHORD_SHARED ?? path.join(repo, '..', 'shared');
 
 export const SMOLLM2 = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+export const GEMMA3 = 'gemma-3-270m-q4_k_m.gguf';
 
 /** Path of a cached model; throws with a hint when it is missing. */
 export function modelPath(file = SMOLLM2) {
