@@ -10,6 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "shared/mmap.rs"]
+mod mmap;
+
 use wasm_chord_core::model::{LoadOptions, Logits, Model, Session};
 
 fn main() {
@@ -69,11 +72,10 @@ fn run() -> Result<(), String> {
         let (mut load, mut pre, mut dec) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             let t0 = Instant::now();
-            let bytes =
-                std::fs::read(&model_path).map_err(|e| format!("{}: {e}", model_path.display()))?;
+            let bytes = mmap::map(&model_path)?;
             let model = Arc::new(
                 Model::load(
-                    Arc::new(bytes),
+                    bytes,
                     &LoadOptions {
                         threads: nt,
                         ..Default::default()

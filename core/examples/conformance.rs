@@ -10,6 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+#[path = "shared/mmap.rs"]
+mod mmap;
+
 use base64::Engine as _;
 use serde_json::{json, Value};
 use wasm_chord_core::model::{LoadOptions, Logits, Model, Session, UBATCH};
@@ -90,9 +93,9 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<(Value, bool), String> {
-    let bytes = std::fs::read(&args.model).map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let bytes = mmap::map(&args.model)?;
     let model = Model::load(
-        Arc::new(bytes),
+        bytes,
         &LoadOptions {
             threads: args.threads,
             ..Default::default()

@@ -12,6 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "shared/mmap.rs"]
+mod mmap;
+
 use wasm_chord_core::chat::{ChatMessage, ChatTemplate};
 use wasm_chord_core::generate::{GenerateOptions, Generator};
 use wasm_chord_core::model::{LoadOptions, Model, Session};
@@ -72,11 +75,10 @@ fn run() -> Result<(), String> {
     }
 
     let t0 = Instant::now();
-    let bytes = std::fs::read(&model_path)
-        .map_err(|e| format!("{}: {e} (run `npm run fetch-models`)", model_path.display()))?;
+    let bytes = mmap::map(&model_path).map_err(|e| format!("{e} (run `npm run fetch-models`)"))?;
     let model = Arc::new(
         Model::load(
-            Arc::new(bytes),
+            bytes,
             &LoadOptions {
                 threads,
                 ..Default::default()
@@ -85,6 +87,12 @@ fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?,
     );
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    if let Some((rss, _)) = mmap::rss_mib() {
+        let file_mib = std::fs::metadata(&model_path)
+            .map(|m| m.len() as f64 / 1048576.0)
+            .unwrap_or(0.0);
+        eprintln!("[loaded in {load_ms:.0} ms: RSS {rss:.0} MiB for a {file_mib:.0} MiB file (weights mapped, not copied)]");
+    }
     let tok = &model.tokenizer;
 
     let text = if chat {

@@ -1,0 +1,40 @@
+//! Model bytes for the examples: the file mapped read-only (no copy of the weights), as the Node
+//! binding does. Shared by the examples through `#[path]`.
+
+use std::sync::Arc;
+
+use wasm_chord_core::bytes::ModelBytes;
+
+pub struct MappedFile(memmap2::Mmap);
+
+impl ModelBytes for MappedFile {
+    fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Maps `path` read-only.
+pub fn map(path: &std::path::Path) -> Result<Arc<dyn ModelBytes>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // SAFETY: the mapping is read-only and private to this process; the examples never write the
+    // file, and a model file truncated by another process while mapped is outside their contract
+    // (the same contract as llama.cpp's mmap loading).
+    let map =
+        unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Arc::new(MappedFile(map)))
+}
+
+/// This process's resident and peak resident memory in MiB (Linux; `None` elsewhere).
+#[allow(dead_code)]
+pub fn rss_mib() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line.split_whitespace()
+            .nth(1)?
+            .parse::<f64>()
+            .ok()
+            .map(|kb| kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
