@@ -1,8 +1,7 @@
 //! wasm-chord's Node addon: the `#[napi]` surface only. Types are converted here; loading
 //! lives in `model.rs`, generation in `generate.rs`, error mapping in `error.rs`. The public
-//! JS API (`js/`, documented in `index.d.ts`) wraps these native classes. Methods that call
-//! into the core catch panics (`catch_unwind` here, `catch_panic` in the tasks): none may
-//! cross napi.
+//! JS API (`js/`, documented in `index.d.ts`) wraps these native classes. Calls into the core
+//! run inside `catch_panic` (here and in the tasks): no panic may cross napi.
 
 mod error;
 mod generate;
@@ -17,7 +16,7 @@ use wasm_chord_core::generate::GenerateOptions;
 use wasm_chord_core::model::LoadOptions;
 use wasm_chord_core::sample::SamplerParams;
 
-use error::NodeError;
+use error::{catch_panic, NodeError};
 use generate::{GenState, Prompt, Request, StepTask};
 use model::{LoadTask, Loaded, Source};
 
@@ -205,7 +204,7 @@ fn generate_options(opts: Option<NativeGenerateOptions>) -> (GenerateOptions, Op
 
 #[napi]
 impl NativeModel {
-    #[napi(getter, catch_unwind)]
+    #[napi(getter)]
     pub fn info(&self) -> napi::Result<ModelInfo, &'static str> {
         let l = self.loaded()?;
         let i = &l.info;
@@ -218,24 +217,26 @@ impl NativeModel {
     }
 
     /// Token ids of `text` (no BOS); `special` parses control-token text into its ids.
-    #[napi(catch_unwind)]
+    #[napi]
     pub fn tokenize(
         &self,
         text: String,
         special: Option<bool>,
     ) -> napi::Result<Vec<u32>, &'static str> {
         let l = self.loaded()?;
-        Ok(l.model.tokenizer.encode(&text, special.unwrap_or(false)))
+        Ok(catch_panic(|| {
+            Ok(l.model.tokenizer.encode(&text, special.unwrap_or(false)))
+        })?)
     }
 
-    #[napi(catch_unwind)]
+    #[napi]
     pub fn detokenize(&self, ids: Vec<u32>) -> napi::Result<String, &'static str> {
         let l = self.loaded()?;
-        Ok(l.model.tokenizer.decode(&ids).map_err(NodeError::from)?)
+        Ok(catch_panic(|| Ok(l.model.tokenizer.decode(&ids)?))?)
     }
 
     /// The chat prompt as text (the file's template, or the built-in fallback).
-    #[napi(catch_unwind)]
+    #[napi]
     pub fn apply_chat_template(
         &self,
         messages: Vec<NativeChatMessage>,
@@ -243,13 +244,14 @@ impl NativeModel {
     ) -> napi::Result<String, &'static str> {
         let l = self.loaded()?;
         let messages = chat_messages(messages);
-        let t = l.chat_template().map_err(NodeError::from)?;
-        Ok(t.render(&messages, add_generation_prompt.unwrap_or(true))
-            .map_err(NodeError::from)?)
+        Ok(catch_panic(|| {
+            let t = l.chat_template()?;
+            Ok(t.render(&messages, add_generation_prompt.unwrap_or(true))?)
+        })?)
     }
 
     /// A generation after `prompt`; nothing runs until the first `next()`.
-    #[napi(catch_unwind)]
+    #[napi]
     pub fn generate(
         &self,
         prompt: String,
@@ -265,7 +267,7 @@ impl NativeModel {
     }
 
     /// A generation answering `messages` through the chat template.
-    #[napi(catch_unwind)]
+    #[napi]
     pub fn chat(
         &self,
         messages: Vec<NativeChatMessage>,
