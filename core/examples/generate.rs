@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p wasm-chord-core --example generate -- [--model <file.gguf>]
 //!    [--prompt "..."] [--chat] [--max-tokens N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
-//!    [--repeat-penalty R] [--seed S] [--threads N] [--ctx N]`
+//!    [--repeat-penalty R] [--seed S] [--threads N] [--ctx N] [--stop S] [--show-prompt]`
 //!
 //! Without `--model` it uses SmolLM2 from the fetch script's cache
 //! (`$WASM_CHORD_MODELS` or `~/.cache/wasm-chord/models`).
@@ -43,6 +43,7 @@ fn run() -> Result<(), String> {
     let mut model_path = default_model();
     let mut prompt = String::from("The three most important inventions in history are");
     let mut chat = false;
+    let mut show_prompt = false;
     let mut opts = GenerateOptions {
         max_tokens: 128,
         sampler: SamplerParams::greedy(),
@@ -58,6 +59,7 @@ fn run() -> Result<(), String> {
             "--model" => model_path = PathBuf::from(val("--model")?),
             "--prompt" => prompt = val("--prompt")?,
             "--chat" => chat = true,
+            "--show-prompt" => show_prompt = true,
             "--max-tokens" => opts.max_tokens = num(val("--max-tokens")?)? as usize,
             "--temp" => opts.sampler.temperature = num(val("--temp")?)? as f32,
             "--top-k" => opts.sampler.top_k = num(val("--top-k")?)? as i32,
@@ -111,6 +113,9 @@ fn run() -> Result<(), String> {
     }
     ids.extend(tok.encode(&text, chat));
     let n_prompt = ids.len();
+    if show_prompt {
+        eprintln!("[prompt {text:?} -> {ids:?}]");
+    }
 
     let session = Session::new(model.clone(), n_ctx).map_err(|e| e.to_string())?;
     let mut gen = Generator::new(session, ids, opts).map_err(|e| e.to_string())?;

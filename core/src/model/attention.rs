@@ -221,7 +221,7 @@ mod tests {
             window: Some(5),
         };
         let n = 9;
-        let val = |i: usize| ((i as f32 * 0.37).sin() * 2.0);
+        let val = |i: usize| (i as f32 * 0.37).sin() * 2.0;
         let q: Vec<f32> = (0..n * 32).map(|i| val(i + 1)).collect();
         let k: Vec<f32> = (0..n * 16).map(|i| val(i * 3 + 7)).collect();
         let v: Vec<f32> = (0..n * 16).map(|i| val(i * 5 + 11)).collect();

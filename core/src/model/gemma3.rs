@@ -89,7 +89,7 @@ impl Params {
 }
 
 fn is_global(il: usize) -> bool {
-    (il + 1) % SWA_PATTERN == 0
+    (il + 1).is_multiple_of(SWA_PATTERN)
 }
 
 /// Runs the blocks for `tokens` at positions `pos0..`; leaves the residual stream in `f.buf.x`.
