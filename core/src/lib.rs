@@ -9,6 +9,9 @@
 //! [`chat`] renders the file's chat template; [`generate`] drives prefill + decode with a
 //! cancel flag and stop rules. Every failure is an [`Error`] with a stable [`ErrorCode`].
 
+// No panics on input: every failure is an `Error` (STYLE.md §3).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod backend;
 pub mod bytes;
 pub mod chat;
