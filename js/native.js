@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import process from 'node:process';
+import { WasmChordError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,13 +39,12 @@ export function loadNative() {
   const tried = addonCandidates();
   const found = tried.find((p) => existsSync(p));
   if (!found) {
-    const err = new Error(
+    throw new WasmChordError(
+      'ERR_ADDON_NOT_FOUND',
       `wasm-chord: native addon ${addonFile} not found (looked in ${tried.join(', ')}). ` +
         'Build it with `npm run build` or `node node/build-addon.mjs` (needs Rust >= 1.88), ' +
         'or set WASM_CHORD_NATIVE to the .node file.',
     );
-    err.code = 'ERR_ADDON_NOT_FOUND';
-    throw err;
   }
   native = require(found);
   return native;
