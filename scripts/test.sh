@@ -20,6 +20,13 @@ step "Conformance against llama.cpp: SmolLM2 (shared/refdata/smollm2)"
 cargo run --release -q -p wasm-chord-core --example conformance -- \
   --model "$models/SmolLM2-135M-Instruct.Q4_1.gguf" --refdata "$shared/refdata/smollm2"
 
+step "Dequantization of every tensor type vs the gguf PyPI package (bit-exact)"
+if ! python3 -c 'import gguf, numpy' 2>/dev/null; then
+  python3 -m pip install --quiet gguf numpy 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages gguf numpy
+fi
+python3 test/dequant-vs-gguf.py "${CARGO_TARGET_DIR:-target}/release/examples/dequant_dump"
+
 step "Node package: build the addon (cargo, sharing the release build above), node:test API tests"
 node node/build-addon.mjs
 node --test test/node/
