@@ -1,11 +1,35 @@
 // Public API for Node (ESM). The contract, with docs, is ../index.d.ts.
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from './native.js';
 import { AbortError, WasmChordError, abortErrorFor, wrapAsync, wrapSync } from './errors.js';
 import { TokenStream, disposedError } from './stream.js';
+import { downloadModel, isHttpUrl } from './fetch.js';
+import { cacheDir, findCached, listCached, pruneCache, removeCached, retain } from './cache/index.js';
 
 export { AbortError, WasmChordError };
+export { cacheDir, downloadModel, listCached, pruneCache, removeCached };
+
+/** A file path to load: downloads http(s) URLs, looks bare names up in the cache. */
+async function resolveFile(source, opts, onProgress) {
+  if (isHttpUrl(source)) {
+    const entry = await downloadModel(source, { ...opts, onProgress });
+    return { file: entry.path, downloaded: true };
+  }
+  const file = source instanceof URL ? fileURLToPath(source) : source;
+  if (typeof source === 'string' && path.basename(source) === source) {
+    const exists = await stat(file).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      const cached = await findCached(source, opts);
+      if (cached) return { file: cached };
+    }
+  }
+  return { file };
+}
 
 function invalid(name, why) {
   return new WasmChordError('ERR_INVALID_ARGUMENT', `invalid argument '${name}': ${why}`);
@@ -90,13 +114,16 @@ export async function loadModel(source, opts = {}) {
   const native = loadNative();
   let promise;
   let total;
+  let release = () => {};
   if (typeof source === 'string' || source instanceof URL) {
-    const file = source instanceof URL ? fileURLToPath(source) : source;
+    const { file, downloaded } = await resolveFile(source, opts, onProgress);
     total = await stat(file).then(
       (s) => s.size,
       () => undefined, // the addon reports the error with its code
     );
-    onProgress?.({ loaded: 0, total });
+    // A download reported its progress already; a file is ready at once.
+    if (!downloaded) onProgress?.({ loaded: 0, total });
+    release = retain(file);
     promise = native.loadModel(file, nativeOpts);
   } else if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     const bytes =
@@ -109,11 +136,17 @@ export async function loadModel(source, opts = {}) {
     onProgress?.({ loaded: 0, total });
     promise = native.loadModelFromBytes(bytes, nativeOpts);
   } else {
-    throw invalid('source', 'expected a file path, a file: URL, an ArrayBuffer or a Uint8Array');
+    throw invalid('source', 'expected a file path, a file:/http(s): URL, an ArrayBuffer or a Uint8Array');
   }
-  const nm = await raceSignal(wrapAsync(promise), signal, (late) => late.dispose());
+  let nm;
+  try {
+    nm = await raceSignal(wrapAsync(promise), signal, (late) => late.dispose());
+  } catch (e) {
+    release();
+    throw e;
+  }
   onProgress?.({ loaded: total ?? 0, total: total ?? 0 });
-  return new Model(nm);
+  return new Model(nm, release);
 }
 
 export class Model {
@@ -123,9 +156,12 @@ export class Model {
   /** Live streams, failed with ERR_MODEL_DISPOSED by dispose(). */
   #streams = new Set();
 
+  #onDispose;
+
   /** @internal use loadModel() */
-  constructor(native) {
+  constructor(native, onDispose) {
     this.#native = native;
+    this.#onDispose = onDispose;
     this.#info = Object.freeze({ ...native.info });
   }
 
@@ -193,6 +229,7 @@ export class Model {
     for (const s of [...this.#streams]) s.fail(disposedError());
     this.#streams.clear();
     this.#native.dispose();
+    this.#onDispose?.();
   }
 }
 
