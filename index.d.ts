@@ -43,6 +43,10 @@ export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_TEMPLATE'
   | 'ERR_MODEL_DISPOSED'
+  // Downloads and the model cache
+  | 'ERR_DOWNLOAD_FAILED'
+  | 'ERR_CHECKSUM_MISMATCH'
+  | 'ERR_MODEL_IN_USE'
   // The package itself
   | 'ERR_ADDON_NOT_FOUND'
   | 'ERR_INTERNAL';
@@ -69,7 +73,67 @@ export interface LoadProgress {
   total: number;
 }
 
-export interface LoadOptions {
+/**
+ * Where and how a model is downloaded and cached. The cache directory is `cacheDir`, else
+ * `$WASM_CHORD_CACHE`, else `$WASM_CHORD_MODELS`, else `$XDG_CACHE_HOME/wasm-chord/models`, else
+ * `~/.cache/wasm-chord/models` (where `npm run fetch-models` puts the test models). Files keep
+ * their original names; `index.json` there records each entry's URL, size, sha256 and last use.
+ */
+export interface CacheOptions {
+  /** The cache directory (see above). */
+  cacheDir?: string;
+}
+
+export interface DownloadOptions extends CacheOptions {
+  /**
+   * Expected sha256 (hex). Without it, a sha256 the server states (`X-Checksum-Sha256`,
+   * `X-Linked-Etag`, `Repr-Digest`) is checked. A mismatch deletes the file and fetches it once
+   * more, then rejects with `ERR_CHECKSUM_MISMATCH`. A cached file changed since it was
+   * verified is rehashed and refetched when it no longer matches.
+   */
+  sha256?: string;
+  /** Name of the file in the cache. Default: the URL's last path segment. */
+  fileName?: string;
+  /** Rehash a cached file even when its size and mtime are unchanged. */
+  verify?: boolean;
+  /** After adding a file, evict least-recently-used entries not in use until the cache fits. */
+  maxCacheBytes?: number;
+  /** Immediate resumes (Range requests) after a cut connection. Default 3. */
+  retries?: number;
+  /** Extra request headers (e.g. authorization). */
+  headers?: Record<string, string>;
+  /**
+   * Cancels this caller's wait (AbortError). The transfer stops once no caller waits for it;
+   * the partial file (`<name>.partial`) stays and a later call resumes it.
+   */
+  signal?: AbortSignal;
+  /** Bytes downloaded so far (including resumed ones) and the size (0 while unknown). */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/** A model file in the cache. */
+export interface CachedModel {
+  /** File name in the cache directory. */
+  readonly name: string;
+  readonly path: string;
+  /** Where it was downloaded from (null for files the index does not know). */
+  readonly url: string | null;
+  readonly size: number;
+  /** null for unindexed files whose hash is not known. */
+  readonly sha256: string | null;
+}
+
+export interface CacheEntry extends CachedModel {
+  /** Milliseconds since the epoch. */
+  readonly addedAt: number | null;
+  readonly lastUsed: number | null;
+  /** In the index (false: a `.gguf` file found in the directory, e.g. from the fetch script; never evicted). */
+  readonly managed: boolean;
+  /** Loaded by a live Model of this process (not evicted, not removable). */
+  readonly inUse: boolean;
+}
+
+export interface LoadOptions extends Omit<DownloadOptions, 'signal' | 'onProgress'> {
   /** Threads for matrix products; 0 or absent: one per core. Shared by all generations. */
   threads?: number;
   /**
@@ -215,7 +279,9 @@ export declare class Model implements Disposable {
 }
 
 /**
- * Loads a GGUF model from a file path or `file:` URL (memory-mapped: do not modify or truncate
+ * Loads a GGUF model from a file path or `file:` URL, an `http(s):` URL (downloaded into the
+ * cache first, see {@link downloadModel}; `onProgress` reports the download), a file name or
+ * sha256 found in the cache (when no such path exists), (memory-mapped: do not modify or truncate
  * the file while the model is alive) or from bytes (copied once). Parsing and weight binding
  * run on a worker thread. Rejects with a {@link WasmChordError} (`ERR_FILE_NOT_FOUND`,
  * `ERR_GGUF_BAD_MAGIC`, `ERR_GGUF_TRUNCATED`, `ERR_UNSUPPORTED_ARCH`, ...) or an
@@ -225,3 +291,25 @@ export declare function loadModel(
   source: string | URL | ArrayBuffer | ArrayBufferView,
   options?: LoadOptions,
 ): Promise<Model>;
+
+/**
+ * Downloads `url` into the model cache, or finds it there. Resumes an interrupted download with
+ * a Range request; concurrent calls for one URL share one transfer. Rejects with
+ * `ERR_DOWNLOAD_FAILED`, `ERR_CHECKSUM_MISMATCH`, `ERR_INVALID_ARGUMENT` or an AbortError.
+ */
+export declare function downloadModel(url: string | URL, options?: DownloadOptions): Promise<CachedModel>;
+
+/** The cache's entries, most recently used first; unindexed `.gguf` files last. */
+export declare function listCached(options?: CacheOptions): Promise<CacheEntry[]>;
+
+/**
+ * Removes a cached model (by file name, URL or sha256 prefix of >= 8 digits) with any partial
+ * download; resolves whether anything was removed. `ERR_MODEL_IN_USE` when loaded here.
+ */
+export declare function removeCached(nameOrSha: string, options?: CacheOptions): Promise<boolean>;
+
+/** Evicts least-recently-used indexed entries not in use until they total <= `maxBytes`; resolves their names. */
+export declare function pruneCache(maxBytes: number, options?: CacheOptions): Promise<string[]>;
+
+/** The cache directory that `options` select. */
+export declare function cacheDir(options?: CacheOptions): string;
