@@ -93,6 +93,9 @@ pub struct MatmulScratch {
 /// while it is hot in L1.
 const TOKEN_TILE: usize = 32;
 
+/// f32 outputs per 64-byte cache line.
+const ROWS_PER_LINE: usize = 16;
+
 /// `out[t, r] = Σ_c x[t, c] · W[r, c]` for `x`: [n_tokens, cols], `out`: [n_tokens, rows].
 pub fn matmul(
     pool: &ThreadPool,
@@ -121,8 +124,9 @@ pub fn matmul(
     let dot = w.kernels.vec_dot;
     let (rows, cols) = (w.rows, w.cols);
 
+    // Chunks of whole cache lines of `out` (16 f32), so two threads never write one line.
     let n_chunks = (pool.n_threads() * 8).min(rows).max(1);
-    let chunk = rows.div_ceil(n_chunks);
+    let chunk = rows.div_ceil(n_chunks).next_multiple_of(ROWS_PER_LINE);
     let n_chunks = rows.div_ceil(chunk);
     let out_ptr = SharedMut::new(out);
     pool.for_each(n_chunks, |c| {
