@@ -108,8 +108,9 @@ test('generate_keeps_the_event_loop_free', async () => {
   assert.ok(ticks > 0, `interval ticked ${ticks} times during generation`);
 });
 
-test('generate_four_concurrent_equal_sequential', async () => {
-  const prompts = ref.slice(0, 4).map((l) => l.prompt);
+test('generate_eight_concurrent_equal_sequential', async () => {
+  const prompts = ref.slice(0, 8).map((l) => l.prompt);
+  assert.equal(prompts.length, 8);
   const opts = { ...greedy, maxTokens: 12 };
   const sequential = [];
   for (const p of prompts) sequential.push((await collectIds(model.generate(p, opts))).ids);
