@@ -142,14 +142,19 @@ impl Generator {
         if self.opts.max_tokens > 0 && self.n_generated >= self.opts.max_tokens {
             return Ok(self.end(FinishReason::MaxTokens));
         }
-        let input = match self.last_token {
-            Some(t) => vec![t],
-            None => std::mem::take(&mut self.pending_prompt),
+        // The prompt on the first step, then the last sampled token (no allocation per token).
+        let last = self.last_token.map(|t| [t]);
+        let input: &[u32] = match &last {
+            Some(one) => one,
+            None => &self.pending_prompt,
         };
         if self.session.n_past() + input.len() > self.session.n_ctx() {
             return Ok(self.end(FinishReason::ContextFull));
         }
-        let logits = self.session.eval(&input, Logits::Last)?;
+        let logits = self.session.eval(input, Logits::Last)?;
+        if last.is_none() {
+            self.pending_prompt = Vec::new();
+        }
         let token = self.sampler.sample(logits);
         self.sampler.accept(token);
         self.last_token = Some(token);
