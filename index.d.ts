@@ -240,6 +240,41 @@ export interface ChatTemplateOptions {
   addGenerationPrompt?: boolean;
 }
 
+/** An OpenAI Chat Completions request (the fields a local model can honour). */
+export interface ChatCompletionRequest {
+  messages: readonly ChatMessage[];
+  stream?: boolean;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  seed?: number;
+  stop?: string | string[];
+  frequency_penalty?: number;
+  presence_penalty?: number;
+  /** Not OpenAI's: aborts the generation. */
+  signal?: AbortSignal;
+}
+
+/** `chat.completion`, as the OpenAI API returns it. */
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: Array<{ index: number; message: { role: 'assistant'; content: string }; finish_reason: 'stop' | 'length' }>;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+/** `chat.completion.chunk`: the first carries the role, the last the finish reason. */
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: Array<{ index: number; delta: { role?: 'assistant'; content?: string }; finish_reason: 'stop' | 'length' | null }>;
+}
+
 export declare class Model implements Disposable {
   private constructor();
   /** Facts about the model, read once at load. */
@@ -256,6 +291,13 @@ export declare class Model implements Disposable {
 
   /** Streams the assistant's reply to `messages`, rendered with the model's chat template. */
   chat(messages: readonly ChatMessage[], options?: GenerateOptions): TokenStream;
+
+  /**
+   * OpenAI-shaped chat completion over {@link Model.chat}: resolves to a `chat.completion`, or,
+   * with `stream: true`, yields `chat.completion.chunk` objects.
+   */
+  createChatCompletion(request: ChatCompletionRequest & { stream?: false }): Promise<ChatCompletion>;
+  createChatCompletion(request: ChatCompletionRequest & { stream: true }): AsyncIterable<ChatCompletionChunk>;
 
   /** The prompt `chat()` would feed, as text. */
   applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions): string;

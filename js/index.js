@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from './native.js';
 import { AbortError, WasmChordError, abortErrorFor, wrapAsync, wrapSync } from './errors.js';
+import { completion, completionChunks } from './openai.js';
 import { TokenStream, disposedError } from './stream.js';
 import { downloadModel, isHttpUrl } from './fetch.js';
 import { cacheDir, findCached, listCached, pruneCache, removeCached, retain } from './cache/index.js';
@@ -211,6 +212,17 @@ export class Model {
       this.#check();
       return this.#native.chat(nativeMessages(messages), nativeGenerateOptions(opts));
     });
+  }
+
+  /**
+   * OpenAI-shaped chat completion: `{ messages, stream, max_tokens, temperature, top_p, seed,
+   * stop, ... }`. Resolves to a `chat.completion`, or with `stream: true` returns an async
+   * iterable of `chat.completion.chunk` objects.
+   */
+  createChatCompletion(request) {
+    this.#check();
+    if (!request || !Array.isArray(request.messages)) throw invalid('messages', 'expected an array of messages');
+    return request.stream ? completionChunks(this, request) : completion(this, request);
   }
 
   #stream(opts, start) {

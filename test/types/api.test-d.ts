@@ -57,3 +57,12 @@ export async function misuse(model: Model): Promise<void> {
   await loadModel();
   void bad;
 }
+
+export async function openAiShaped(model: Model): Promise<string> {
+  const done = await model.createChatCompletion({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8 });
+  let text: string = done.choices[0].message.content + done.usage.total_tokens;
+  for await (const chunk of model.createChatCompletion({ messages: [{ role: 'user', content: 'Hi' }], stream: true })) {
+    text += chunk.choices[0].delta.content ?? '';
+  }
+  return text;
+}
