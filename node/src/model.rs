@@ -143,7 +143,7 @@ fn model_info(model: &Model, n_ctx: usize) -> ModelInfo {
             .ok()
             .flatten()
             .map(str::to_string),
-        file_type: file_type.map(|id| file_type_name(id).to_string()),
+        file_type: file_type.map(|id| keys::file_type_name(id).unwrap_or("unknown").to_string()),
         n_params: gguf.tensors.iter().map(|t| t.n_elements() as f64).sum(),
         tensor_count: gguf.tensors.len() as u32,
         context_length: hp.n_ctx_train as u32,
@@ -154,30 +154,5 @@ fn model_info(model: &Model, n_ctx: usize) -> ModelInfo {
         head_count: hp.n_head as u32,
         head_count_kv: hp.n_head_kv as u32,
         threads: model.n_threads() as u32,
-    }
-}
-
-/// llama.cpp's `llama_ftype` names for `general.file_type` (what the bulk of the weights is).
-// TODO(core): this table belongs next to the GGUF keys in core.
-fn file_type_name(id: u32) -> &'static str {
-    match id {
-        0 => "F32",
-        1 => "F16",
-        2 => "Q4_0",
-        3 => "Q4_1",
-        7 => "Q8_0",
-        8 => "Q5_0",
-        9 => "Q5_1",
-        10 => "Q2_K",
-        11 => "Q3_K_S",
-        12 => "Q3_K_M",
-        13 => "Q3_K_L",
-        14 => "Q4_K_S",
-        15 => "Q4_K_M",
-        16 => "Q5_K_S",
-        17 => "Q5_K_M",
-        18 => "Q6_K",
-        32 => "BF16",
-        _ => "unknown",
     }
 }

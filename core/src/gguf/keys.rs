@@ -47,3 +47,28 @@ pub const TOKENIZER_CHAT_TEMPLATE: &str = "tokenizer.chat_template";
 pub fn arch_key(arch: &str, suffix: &str) -> String {
     format!("{arch}.{suffix}")
 }
+
+/// llama.cpp's `llama_ftype` names for `general.file_type` (the quantization of the bulk of
+/// the weights: "Q4_K_M" files mix Q4_K, Q6_K, ...).
+pub fn file_type_name(id: u32) -> Option<&'static str> {
+    Some(match id {
+        0 => "F32",
+        1 => "F16",
+        2 => "Q4_0",
+        3 => "Q4_1",
+        7 => "Q8_0",
+        8 => "Q5_0",
+        9 => "Q5_1",
+        10 => "Q2_K",
+        11 => "Q3_K_S",
+        12 => "Q3_K_M",
+        13 => "Q3_K_L",
+        14 => "Q4_K_S",
+        15 => "Q4_K_M",
+        16 => "Q5_K_S",
+        17 => "Q5_K_M",
+        18 => "Q6_K",
+        32 => "BF16",
+        _ => return None,
+    })
+}
