@@ -13,6 +13,8 @@
 use crate::backend::cpu::ops::{axpy, dot_f32, scale_inplace, softmax_inplace};
 use crate::backend::cpu::threads::{SharedMut, ThreadPool};
 use crate::quant::round_f16_inplace;
+use half::f16;
+use half::slice::HalfFloatSliceExt;
 
 /// Largest head size supported (checked at load).
 pub const MAX_HEAD_DIM: usize = 512;
@@ -50,10 +52,10 @@ pub struct AttnShape {
     pub window: Option<usize>,
 }
 
-/// One layer's cache, viewed for reading.
+/// One layer's f16 cache, viewed for reading: rows are widened to f32 one head at a time.
 struct KvView<'a> {
-    k: &'a [f32],
-    v: &'a [f32],
+    k: &'a [f16],
+    v: &'a [f16],
     /// Row widths: n_head_kv · head_dim, n_head_kv · head_dim_v
     dk: usize,
     dv: usize,
@@ -61,12 +63,14 @@ struct KvView<'a> {
 
 impl KvView<'_> {
     #[inline]
-    fn k(&self, pos: usize, kvh: usize, hd: usize) -> &[f32] {
-        &self.k[pos * self.dk + kvh * hd..pos * self.dk + (kvh + 1) * hd]
+    fn k_into(&self, pos: usize, kvh: usize, out: &mut [f32]) {
+        let hd = out.len();
+        self.k[pos * self.dk + kvh * hd..pos * self.dk + (kvh + 1) * hd].convert_to_f32_slice(out);
     }
     #[inline]
-    fn v(&self, pos: usize, kvh: usize, hd_v: usize) -> &[f32] {
-        &self.v[pos * self.dv + kvh * hd_v..pos * self.dv + (kvh + 1) * hd_v]
+    fn v_into(&self, pos: usize, kvh: usize, out: &mut [f32]) {
+        let hd = out.len();
+        self.v[pos * self.dv + kvh * hd..pos * self.dv + (kvh + 1) * hd].convert_to_f32_slice(out);
     }
 }
 
@@ -80,20 +84,16 @@ pub fn attention(
     q: &[f32],
     k_new: &[f32],
     v_new: &[f32],
-    cache_k: &mut [f32],
-    cache_v: &mut [f32],
+    cache_k: &mut [f16],
+    cache_v: &mut [f16],
     pos0: usize,
     n_tok: usize,
     out: &mut [f32],
     scores: &mut Vec<f32>,
 ) {
     let (dk, dv) = (sh.n_head_kv * sh.head_dim, sh.n_head_kv * sh.head_dim_v);
-    let ck = &mut cache_k[pos0 * dk..(pos0 + n_tok) * dk];
-    ck.copy_from_slice(&k_new[..n_tok * dk]);
-    round_f16_inplace(ck);
-    let cv = &mut cache_v[pos0 * dv..(pos0 + n_tok) * dv];
-    cv.copy_from_slice(&v_new[..n_tok * dv]);
-    round_f16_inplace(cv);
+    cache_k[pos0 * dk..(pos0 + n_tok) * dk].convert_from_f32_slice(&k_new[..n_tok * dk]);
+    cache_v[pos0 * dv..(pos0 + n_tok) * dv].convert_from_f32_slice(&v_new[..n_tok * dv]);
     let kv = KvView {
         k: cache_k,
         v: cache_v,
@@ -157,9 +157,12 @@ fn head(
     out: &mut [f32],
     round_probs: bool,
 ) {
+    let mut row = [0.0f32; MAX_HEAD_DIM];
     let s = &mut scores[..range.len()];
     for (j, sj) in range.clone().zip(s.iter_mut()) {
-        *sj = dot_f32(q, kv.k(j, kvh, sh.head_dim)) * sh.scale;
+        let k = &mut row[..sh.head_dim];
+        kv.k_into(j, kvh, k);
+        *sj = dot_f32(q, k) * sh.scale;
     }
     softmax_inplace(s);
     if round_probs {
@@ -167,7 +170,9 @@ fn head(
     }
     out.fill(0.0);
     for (j, &sj) in range.zip(s.iter()) {
-        axpy(out, sj, kv.v(j, kvh, sh.head_dim_v));
+        let v = &mut row[..sh.head_dim_v];
+        kv.v_into(j, kvh, v);
+        axpy(out, sj, v);
     }
 }
 
@@ -185,8 +190,11 @@ fn head_flash_row(
     let mut acc = [0.0f32; MAX_HEAD_DIM];
     let acc = &mut acc[..sh.head_dim_v];
     let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
+    let mut row = [0.0f32; MAX_HEAD_DIM];
     for j in range {
-        let s = dot_f32(q, kv.k(j, kvh, sh.head_dim)) * sh.scale;
+        let k = &mut row[..sh.head_dim];
+        kv.k_into(j, kvh, k);
+        let s = dot_f32(q, k) * sh.scale;
         let (mut ms, mut vs) = (1.0f32, 1.0f32);
         if s > max {
             ms = (max - s).exp();
@@ -196,7 +204,9 @@ fn head_flash_row(
         } else {
             vs = (s - max).exp();
         }
-        axpy(acc, vs, kv.v(j, kvh, sh.head_dim_v));
+        let v = &mut row[..sh.head_dim_v];
+        kv.v_into(j, kvh, v);
+        axpy(acc, vs, v);
         round_f16_inplace(acc);
         sum = sum * ms + vs;
     }
@@ -229,8 +239,8 @@ mod tests {
         // n = 9 rows: both the mul_mat and the one-row flash kernel.
         for flash in [false, true] {
             let (mut ck, mut cv, mut out, mut sc) = (
-                vec![0.0; n * 16],
-                vec![0.0; n * 16],
+                vec![f16::ZERO; n * 16],
+                vec![f16::ZERO; n * 16],
                 vec![0.0; n * 32],
                 Vec::new(),
             );

@@ -151,7 +151,7 @@ impl Model {
     /// Bytes a session of `n_ctx` positions allocates for its KV cache.
     pub fn kv_cache_bytes(&self, n_ctx: usize) -> u64 {
         let hp = &self.hparams;
-        (hp.n_layer * n_ctx * (hp.n_embd_k() + hp.n_embd_v()) * 4) as u64
+        (hp.n_layer * n_ctx * (hp.n_embd_k() + hp.n_embd_v()) * 2) as u64 // f16
     }
 }
 
