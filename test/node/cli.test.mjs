@@ -85,3 +85,25 @@ test('cli_usage_errors_exit_2', async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /usage: wasm-chord/);
 });
+
+test('cli_run_ctrl_c_stops_generation_cleanly', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [cli, 'run', modelPath(), 'Once upon a time', '--max-tokens', '2000'], {
+    env: { ...process.env, WASM_CHORD_CACHE: path.join(tmp, 'cache') },
+  });
+  let stdout = '';
+  const t0 = Date.now();
+  let sentAt = 0;
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    if (!sentAt && stdout.length > 20) {
+      sentAt = Date.now();
+      child.kill('SIGINT'); // Ctrl-C mid-generation
+    }
+  });
+  const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? sig)));
+  assert.ok(sentAt > 0, 'the CLI printed tokens before the interrupt');
+  assert.equal(code, 130, 'exit code 130 after Ctrl-C');
+  // Stopped at once: far less than the time 2000 tokens would take.
+  assert.ok(Date.now() - sentAt < 5_000, `exited ${Date.now() - sentAt} ms after Ctrl-C (run took ${Date.now() - t0} ms)`);
+});
