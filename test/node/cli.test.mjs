@@ -88,7 +88,7 @@ test('cli_usage_errors_exit_2', async () => {
 
 test('cli_run_ctrl_c_stops_generation_cleanly', async () => {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [cli, 'run', modelPath(), 'Once upon a time', '--max-tokens', '2000'], {
+  const child = spawn(process.execPath, [cli, 'run', modelPath(), 'Once upon a time', '--max-tokens', '2000', '--temperature', '0'], {
     env: { ...process.env, WASM_CHORD_CACHE: path.join(tmp, 'cache') },
   });
   let stdout = '';
