@@ -5,6 +5,7 @@ use super::attention::{attention, AttnShape};
 use super::rope::Rope;
 use super::weights::LayerWeights;
 use super::Forward;
+use crate::backend::cpu::matmul::matmul;
 use crate::backend::cpu::ops::{gelu_mul_inplace, rms_norm_rows_inplace, silu_mul_inplace};
 
 /// The gate activation of a gated FFN.
@@ -27,9 +28,9 @@ pub fn norm_into_cur(f: &mut Forward<'_>, w: &[f32], n: usize) {
 /// Qcur [n, n_head·hd], Kcur [n, n_head_kv·hd], Vcur [n, n_head_kv·hd_v] from `cur`.
 pub fn qkv(f: &mut Forward<'_>, l: &LayerWeights, n: usize) {
     let b = &mut *f.buf;
-    Forward::matmul(f.pool, f.file, &l.wq, &b.cur, &mut b.q, n, &mut b.mm);
-    Forward::matmul(f.pool, f.file, &l.wk, &b.cur, &mut b.k, n, &mut b.mm);
-    Forward::matmul(f.pool, f.file, &l.wv, &b.cur, &mut b.v, n, &mut b.mm);
+    matmul(f.pool, f.file, &l.wq, &b.cur, &mut b.q, n, &mut b.mm);
+    matmul(f.pool, f.file, &l.wk, &b.cur, &mut b.k, n, &mut b.mm);
+    matmul(f.pool, f.file, &l.wv, &b.cur, &mut b.v, n, &mut b.mm);
 }
 
 /// Rotates the heads of every row of Q and K for positions `pos0..pos0+n`.
@@ -75,14 +76,14 @@ pub fn attend(f: &mut Forward<'_>, il: usize, shape: AttnShape, pos0: usize, n: 
 /// `cur = attn · Woᵀ`                                                 cur: [n, n_embd]
 pub fn attn_output(f: &mut Forward<'_>, l: &LayerWeights, n: usize) {
     let b = &mut *f.buf;
-    Forward::matmul(f.pool, f.file, &l.wo, &b.attn, &mut b.cur, n, &mut b.mm);
+    matmul(f.pool, f.file, &l.wo, &b.attn, &mut b.cur, n, &mut b.mm);
 }
 
 /// Gated FFN on `cur`: `cur = down(act(gate(cur)) · up(cur))`.       cur: [n, n_embd]
 pub fn ffn(f: &mut Forward<'_>, l: &LayerWeights, act: FfnActivation, n: usize) {
     let b = &mut *f.buf;
     let len = n * f.hp.n_ff;
-    Forward::matmul(
+    matmul(
         f.pool,
         f.file,
         &l.ffn_gate,
@@ -91,12 +92,12 @@ pub fn ffn(f: &mut Forward<'_>, l: &LayerWeights, act: FfnActivation, n: usize) 
         n,
         &mut b.mm,
     );
-    Forward::matmul(f.pool, f.file, &l.ffn_up, &b.cur, &mut b.up, n, &mut b.mm);
+    matmul(f.pool, f.file, &l.ffn_up, &b.cur, &mut b.up, n, &mut b.mm);
     match act {
         FfnActivation::Silu => silu_mul_inplace(&mut b.gate[..len], &b.up[..len]),
         FfnActivation::Gelu => gelu_mul_inplace(&mut b.gate[..len], &b.up[..len]),
     }
-    Forward::matmul(
+    matmul(
         f.pool,
         f.file,
         &l.ffn_down,

@@ -45,8 +45,4 @@ impl KvCache {
             n_embd_v,
         })
     }
-
-    pub fn bytes(&self) -> usize {
-        self.k.len() * self.n_ctx * (self.n_embd_k + self.n_embd_v) * 2
-    }
 }

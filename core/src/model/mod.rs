@@ -147,12 +147,6 @@ impl Model {
     pub fn n_threads(&self) -> usize {
         self.pool.n_threads()
     }
-
-    /// Bytes a session of `n_ctx` positions allocates for its KV cache.
-    pub fn kv_cache_bytes(&self, n_ctx: usize) -> u64 {
-        let hp = &self.hparams;
-        (hp.n_layer * n_ctx * (hp.n_embd_k() + hp.n_embd_v()) * 2) as u64 // f16
-    }
 }
 
 /// The tensors every block has, plus the optional extra norms some archs use.
@@ -246,20 +240,6 @@ impl Forward<'_> {
         if let Some(f) = trace.as_mut() {
             f(layer, label, t);
         }
-    }
-
-    /// `out = x · Wᵀ`
-    #[inline]
-    pub fn matmul(
-        pool: &ThreadPool,
-        file: &[u8],
-        w: &QMatrix,
-        x: &[f32],
-        out: &mut [f32],
-        n: usize,
-        mm: &mut MatmulScratch,
-    ) {
-        matmul(pool, file, w, x, &mut out[..n * w.rows], n, mm)
     }
 
     /// Looks up token embeddings into `buf.x`.

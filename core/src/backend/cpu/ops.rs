@@ -7,15 +7,6 @@ fn rms_scale(x: &[f32], eps: f32) -> f32 {
     1.0 / ((sum / x.len() as f64) as f32 + eps).sqrt()
 }
 
-/// `out = x / sqrt(mean(x²) + eps) * w` (RMSNorm).
-pub fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
-    debug_assert!(x.len() == w.len() && x.len() == out.len());
-    let scale = rms_scale(x, eps);
-    for ((o, &v), &g) in out.iter_mut().zip(x).zip(w) {
-        *o = v * scale * g;
-    }
-}
-
 /// RMSNorm of every `w.len()`-sized row of `x`, in place.
 pub fn rms_norm_rows_inplace(x: &mut [f32], w: &[f32], eps: f32) {
     let n = w.len();
