@@ -4,12 +4,12 @@
 //! streamed text vs whole-sequence decoding.
 
 use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::mpsc;
 
 use serde_json::Value;
 use wasm_chord_core::chat::{ChatMessage, ChatTemplate};
 use wasm_chord_core::generate::{Chunk, FinishReason, GenerateOptions, Generator};
-use wasm_chord_core::model::{LoadOptions, Logits, Model, Session};
+use wasm_chord_core::model::{Logits, Session};
 use wasm_chord_core::sample::SamplerParams;
 use wasm_chord_core::Error;
 
@@ -18,15 +18,7 @@ use crate::util;
 /// llama.cpp's top-1 vs top-2 margin below which two builds may disagree (refdata/README.md).
 const MIN_MARGIN: f64 = 0.3;
 
-fn smollm2() -> Arc<Model> {
-    static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            let bytes = util::model_bytes(util::SMOLLM2_FILE);
-            Arc::new(Model::load(Arc::new(bytes), &LoadOptions::default()).expect("load SmolLM2"))
-        })
-        .clone()
-}
+use util::smollm2;
 
 fn ids_of(v: &Value) -> Vec<u32> {
     v.as_array()

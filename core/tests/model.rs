@@ -2,7 +2,7 @@
 //! broken files), a naive f64 twin of the llama forward pass on synthetic models, batch vs
 //! token-by-token prefill, KV-cache reuse after `truncate`, and sessions on several threads.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use wasm_chord_core::gguf::{keys, GgufFile, GgufWriter, Value};
 use wasm_chord_core::model::synthetic::{write_synthetic, SyntheticSpec};
@@ -15,15 +15,7 @@ use crate::util;
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn smollm2() -> Arc<Model> {
-    static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            let bytes = util::model_bytes(util::SMOLLM2_FILE);
-            Arc::new(Model::load(Arc::new(bytes), &LoadOptions::default()).expect("load SmolLM2"))
-        })
-        .clone()
-}
+use util::smollm2;
 
 /// A llama small enough to check against a naive twin: 2 layers, GQA 4/2, head_dim 16.
 fn tiny_spec(ty: GgmlType) -> SyntheticSpec {

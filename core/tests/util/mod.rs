@@ -46,3 +46,17 @@ pub fn refdata_dir(model: &str) -> PathBuf {
     );
     p
 }
+
+/// SmolLM2 loaded once for the whole test binary (tests share it read-only; each makes its own
+/// sessions).
+pub fn smollm2() -> std::sync::Arc<wasm_chord_core::model::Model> {
+    use std::sync::{Arc, OnceLock};
+    use wasm_chord_core::model::{LoadOptions, Model};
+    static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let bytes = model_bytes(SMOLLM2_FILE);
+            Arc::new(Model::load(Arc::new(bytes), &LoadOptions::default()).expect("load SmolLM2"))
+        })
+        .clone()
+}
