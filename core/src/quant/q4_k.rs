@@ -129,18 +129,32 @@ fn q4(b: &BlockQ4K, e: usize) -> u8 {
 }
 
 pub fn dequantize_row_q4_k(src: &[u8], dst: &mut [f32]) {
-    debug_assert_eq!(dst.len() % QK_K, 0);
     debug_assert_eq!(src.len(), dst.len() / QK_K * 144);
-    for (b, y) in as_blocks::<BlockQ4K>(src)
-        .iter()
-        .zip(dst.chunks_exact_mut(QK_K))
-    {
-        let (d, min) = (f16_le(b.d), f16_le(b.dmin));
+    dequantize_scale_min(
+        as_blocks::<BlockQ4K>(src),
+        dst,
+        |b| (b.d, b.dmin, &b.scales),
+        q4,
+    );
+}
+
+/// Shared by Q4_K and Q5_K: eight sub-blocks of 32, each `y = d·sc·q − dmin·m` with 6-bit
+/// `sc`, `m` from the packed scales; `q(block, e)` reads element `e`'s quant.
+pub(super) fn dequantize_scale_min<B>(
+    blocks: &[B],
+    dst: &mut [f32],
+    header: impl Fn(&B) -> ([u8; 2], [u8; 2], &[u8; K_SCALE_SIZE]),
+    q: impl Fn(&B, usize) -> u8,
+) {
+    debug_assert_eq!(dst.len(), blocks.len() * QK_K);
+    for (b, y) in blocks.iter().zip(dst.chunks_exact_mut(QK_K)) {
+        let (d, dmin, scales) = header(b);
+        let (d, min) = (f16_le(d), f16_le(dmin));
         for (s, ys) in y.chunks_exact_mut(32).enumerate() {
-            let (sc, m) = scale_min_k4(s, &b.scales);
+            let (sc, m) = scale_min_k4(s, scales);
             let (ds, ms) = (d * sc as f32, min * m as f32);
             for (l, yv) in ys.iter_mut().enumerate() {
-                *yv = ds * q4(b, 32 * s + l) as f32 - ms;
+                *yv = ds * q(b, 32 * s + l) as f32 - ms;
             }
         }
     }

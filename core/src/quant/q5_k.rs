@@ -6,7 +6,9 @@
 //! `ggml/src/ggml-cpu/quants.c` (`ggml_vec_dot_q5_K_q8_K_generic`).
 
 use super::blocks::{as_blocks, as_blocks_mut, f16_le, f16_le_from, BlockQ5K, BlockQ8K};
-use super::q4_k::{pack_scales_mins_k4, scale_min_k4, sub_scale_min, super_scales_k};
+use super::q4_k::{
+    dequantize_scale_min, pack_scales_mins_k4, scale_min_k4, sub_scale_min, super_scales_k,
+};
 use super::QK_K;
 
 /// Simple min/max reference quantizer, as `quantize_row_q4_k` with 5-bit values (valid Q5_K,
@@ -54,21 +56,13 @@ fn q5(b: &BlockQ5K, e: usize) -> u8 {
 }
 
 pub fn dequantize_row_q5_k(src: &[u8], dst: &mut [f32]) {
-    debug_assert_eq!(dst.len() % QK_K, 0);
     debug_assert_eq!(src.len(), dst.len() / QK_K * 176);
-    for (b, y) in as_blocks::<BlockQ5K>(src)
-        .iter()
-        .zip(dst.chunks_exact_mut(QK_K))
-    {
-        let (d, min) = (f16_le(b.d), f16_le(b.dmin));
-        for (s, ys) in y.chunks_exact_mut(32).enumerate() {
-            let (sc, m) = scale_min_k4(s, &b.scales);
-            let (ds, ms) = (d * sc as f32, min * m as f32);
-            for (l, yv) in ys.iter_mut().enumerate() {
-                *yv = ds * q5(b, 32 * s + l) as f32 - ms;
-            }
-        }
-    }
+    dequantize_scale_min(
+        as_blocks::<BlockQ5K>(src),
+        dst,
+        |b| (b.d, b.dmin, &b.scales),
+        q5,
+    );
 }
 
 /// Scalar spec of the Q5_K x Q8_K dot product over `n` elements.
