@@ -11,24 +11,6 @@ use wasm_chord_core::quant::GgmlType;
 
 const USAGE: &str = "usage: synthetic --preset tinyllama|7b --type f32|f16|bf16|q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k --out <file.gguf> [--seed N]";
 
-fn type_of(name: &str) -> Option<GgmlType> {
-    let all = [
-        GgmlType::F32,
-        GgmlType::F16,
-        GgmlType::BF16,
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q5_0,
-        GgmlType::Q5_1,
-        GgmlType::Q8_0,
-        GgmlType::Q4_K,
-        GgmlType::Q5_K,
-        GgmlType::Q6_K,
-    ];
-    all.into_iter()
-        .find(|t| t.name().eq_ignore_ascii_case(name))
-}
-
 fn parse_args() -> Result<(SyntheticSpec, PathBuf), String> {
     let (mut preset, mut ty, mut out, mut seed) = (None, GgmlType::Q4_0, None, None);
     let mut it = std::env::args().skip(1);
@@ -38,7 +20,7 @@ fn parse_args() -> Result<(SyntheticSpec, PathBuf), String> {
             "--preset" => preset = Some(value()?),
             "--type" => {
                 let v = value()?;
-                ty = type_of(&v).ok_or(format!("unknown --type {v}"))?;
+                ty = GgmlType::from_name(&v).ok_or(format!("unknown --type {v}"))?;
             }
             "--out" => out = Some(PathBuf::from(value()?)),
             "--seed" => seed = Some(value()?.parse().map_err(|_| "--seed needs a number")?),

@@ -101,8 +101,13 @@ impl SyntheticSpec {
         if self.arch != Arch::Llama {
             return Err(Error::UnsupportedArch(self.arch.gguf_name().to_string()));
         }
-        if quant::kernels(self.weight_type).is_none() {
-            return bad(format!("{} is not a weight type", self.weight_type));
+        if quant::kernels(self.weight_type).is_none()
+            || !quant::can_quantize_weights(self.weight_type)
+        {
+            return bad(format!(
+                "{} has no kernels or no weight quantizer",
+                self.weight_type
+            ));
         }
         if [
             self.n_embd,

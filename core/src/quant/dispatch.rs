@@ -165,26 +165,41 @@ pub fn quantize_row_scalar(t: GgmlType, src: &[f32], dst: &mut [u8]) {
 /// types follow llama.cpp's `quantize_row_*_ref` exactly; Q4_K/Q5_K/Q6_K use simpler min/max
 /// scale choices (valid blocks, not byte-identical to llama.cpp's error-searching quantizers).
 pub fn quantize_weights(t: GgmlType, src: &[f32], dst: &mut [u8]) -> bool {
+    let Some(quantize) = weight_quantizer(t) else {
+        return false;
+    };
     if !src.len().is_multiple_of(t.block_len())
         || dst.len() != src.len() / t.block_len() * t.block_bytes()
     {
         return false;
     }
-    match t {
-        T::F32 => float::quantize_row_f32(src, dst),
-        T::F16 => float::quantize_row_f16(src, dst),
-        T::BF16 => float::quantize_row_bf16(src, dst),
-        T::Q4_0 => q4_0::quantize_row_q4_0(src, dst),
-        T::Q4_1 => q4_1::quantize_row_q4_1(src, dst),
-        T::Q5_0 => q5_0::quantize_row_q5_0(src, dst),
-        T::Q5_1 => q5_1::quantize_row_q5_1(src, dst),
-        T::Q8_0 => q8_0::quantize_row_q8_0(src, dst),
-        T::Q8_1 => q8_1::quantize_row_q8_1(src, dst),
-        T::Q8_K => q8_k::quantize_row_q8_k(src, dst),
-        T::Q4_K => q4_k::quantize_row_q4_k(src, dst),
-        T::Q5_K => q5_k::quantize_row_q5_k(src, dst),
-        T::Q6_K => q6_k::quantize_row_q6_k(src, dst),
-        _ => return false,
-    }
+    quantize(src, dst);
     true
+}
+
+/// Whether [`quantize_weights`] can write type `t` (Q2_K and Q3_K have no quantizer yet).
+pub fn can_quantize_weights(t: GgmlType) -> bool {
+    weight_quantizer(t).is_some()
+}
+
+/// Writes whole blocks of one type from f32 values.
+type QuantizeRow = fn(src: &[f32], dst: &mut [u8]);
+
+fn weight_quantizer(t: GgmlType) -> Option<QuantizeRow> {
+    Some(match t {
+        T::F32 => float::quantize_row_f32,
+        T::F16 => float::quantize_row_f16,
+        T::BF16 => float::quantize_row_bf16,
+        T::Q4_0 => q4_0::quantize_row_q4_0,
+        T::Q4_1 => q4_1::quantize_row_q4_1,
+        T::Q5_0 => q5_0::quantize_row_q5_0,
+        T::Q5_1 => q5_1::quantize_row_q5_1,
+        T::Q8_0 => q8_0::quantize_row_q8_0,
+        T::Q8_1 => q8_1::quantize_row_q8_1,
+        T::Q8_K => q8_k::quantize_row_q8_k,
+        T::Q4_K => q4_k::quantize_row_q4_k,
+        T::Q5_K => q5_k::quantize_row_q5_k,
+        T::Q6_K => q6_k::quantize_row_q6_k,
+        T::Q2_K | T::Q3_K => return None,
+    })
 }

@@ -28,8 +28,8 @@ mod q8_k;
 
 pub use blocks::*;
 pub use dispatch::{
-    has_avx2, kernels, quantize_row, quantize_row_scalar, quantize_weights, round_f16_inplace,
-    round_f16_inplace_scalar, scalar_kernels, TypeKernels,
+    can_quantize_weights, has_avx2, kernels, quantize_row, quantize_row_scalar, quantize_weights,
+    round_f16_inplace, round_f16_inplace_scalar, scalar_kernels, TypeKernels,
 };
 
 /// ggml's tensor types, with their on-disk ids. Only the ones we can size are listed: a file
@@ -58,6 +58,32 @@ pub enum GgmlType {
 pub const QK_K: usize = 256;
 
 impl GgmlType {
+    /// Every type this crate can size, in ggml id order.
+    pub const ALL: [GgmlType; 15] = [
+        GgmlType::F32,
+        GgmlType::F16,
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
+        GgmlType::Q8_0,
+        GgmlType::Q8_1,
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+        GgmlType::Q8_K,
+        GgmlType::BF16,
+    ];
+
+    /// The type named `name` (ggml's spelling, any case: `q4_k`, `Q8_0`, `bf16`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(name))
+    }
+
     pub fn from_id(id: u32) -> Option<Self> {
         Some(match id {
             0 => GgmlType::F32,
@@ -173,5 +199,19 @@ impl GgmlType {
 impl std::fmt::Display for GgmlType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GgmlType;
+
+    #[test]
+    fn ggml_type_ids_and_names_round_trip() {
+        for t in GgmlType::ALL {
+            assert_eq!(GgmlType::from_id(t.id()), Some(t));
+            assert_eq!(GgmlType::from_name(&t.name().to_lowercase()), Some(t));
+        }
+        assert_eq!(GgmlType::from_name("q4_k_m"), None);
     }
 }
