@@ -460,37 +460,6 @@ fn quant_real_gemma3_rows_match_dequantized_dot() {
     }
 }
 
-/// Rough timing of the decode hot loop (`cargo test ... quant_bench -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn quant_bench_vec_dot() {
-    let mut rng = Rng(7);
-    let (n, rows) = (2048usize, 2048usize);
-    for t in WEIGHT_TYPES {
-        let w = random_weights(t, &mut rng, n * rows);
-        let rb = row_bytes(t, n);
-        for (name, k) in [
-            ("fast", kernels(t).unwrap()),
-            ("scalar", scalar_kernels(t).unwrap()),
-        ] {
-            let x = quantize_act(k.vec_dot_type, &rng.row(n), false);
-            let start = std::time::Instant::now();
-            let mut s = 0f32;
-            for _ in 0..5 {
-                for r in 0..rows {
-                    s += (k.vec_dot)(n, &w[r * rb..(r + 1) * rb], &x);
-                }
-            }
-            let secs = start.elapsed().as_secs_f64() / 5.0;
-            let gbs = (rb * rows) as f64 / secs / 1e9;
-            eprintln!(
-                "{t:>5} {name:>6}: {:7.3} ms/matvec {gbs:6.2} GB/s ({s})",
-                secs * 1e3
-            );
-        }
-    }
-}
-
 /// Q8_K follows ggml's `quantize_row_q8_K_ref`: the largest magnitude maps to -127 (so `d`
 /// takes the opposite sign of that value), rounding is `nearest_int` (ties to even), and
 /// `bsums` are the sums of each 16 values.
