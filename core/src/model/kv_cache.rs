@@ -11,8 +11,6 @@ pub struct KvCache {
     pub k: Vec<Vec<f16>>,
     /// Per layer: [n_ctx, n_embd_v]
     pub v: Vec<Vec<f16>>,
-    pub n_embd_k: usize,
-    pub n_embd_v: usize,
 }
 
 impl KvCache {
@@ -37,12 +35,6 @@ impl KvCache {
             k.push(per_layer(n_embd_k)?);
             v.push(per_layer(n_embd_v)?);
         }
-        Ok(KvCache {
-            n_ctx,
-            k,
-            v,
-            n_embd_k,
-            n_embd_v,
-        })
+        Ok(KvCache { n_ctx, k, v })
     }
 }
