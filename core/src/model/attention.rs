@@ -10,9 +10,9 @@
 //!   step): `Kernel::FlashRow`; larger micro-batches take the tiled kernel (f32 Q and an f32
 //!   accumulator), approximated by `Kernel::FlashTiled`.
 
-use crate::backend::cpu::ops::{axpy, dot_f32, scale_inplace, softmax_inplace};
+use crate::backend::cpu::ops::{axpy, dot_f16_ggml, dot_f32, scale_inplace, softmax_inplace};
 use crate::backend::cpu::threads::{SharedMut, ThreadPool};
-use crate::quant::round_f16_inplace;
+use crate::quant::{mad_round_f16, round_f16_inplace};
 use half::f16;
 use half::slice::HalfFloatSliceExt;
 
@@ -177,7 +177,8 @@ fn head(
 }
 
 /// One-pass variant: running max and sum, V accumulated in f16 (ggml's CPU flash-attention
-/// kernel for one query row).
+/// kernel for one query row), with ggml's operation order and fused multiply-adds, so the
+/// result is bit-identical to llama.cpp's.
 fn head_flash_row(
     kv: &KvView<'_>,
     sh: AttnShape,
@@ -194,7 +195,7 @@ fn head_flash_row(
     for j in range {
         let k = &mut row[..sh.head_dim];
         kv.k_into(j, kvh, k);
-        let s = dot_f32(q, k) * sh.scale;
+        let s = dot_f16_ggml(q, k) * sh.scale;
         let (mut ms, mut vs) = (1.0f32, 1.0f32);
         if s > max {
             ms = (max - s).exp();
@@ -206,12 +207,12 @@ fn head_flash_row(
         }
         let v = &mut row[..sh.head_dim_v];
         kv.v_into(j, kvh, v);
-        axpy(acc, vs, v);
-        round_f16_inplace(acc);
+        mad_round_f16(acc, vs, v);
         sum = sum * ms + vs;
     }
+    let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
     for (o, a) in out.iter_mut().zip(acc.iter()) {
-        *o = a / sum;
+        *o = a * inv;
     }
 }
 

@@ -99,6 +99,7 @@ pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usi
     let (n_embd, hd) = (hp.n_embd, hp.head_dim);
     f.embed(tokens); //                                                   x: [n, n_embd]
     scale_inplace(&mut f.buf.x[..n * n_embd], p.embd_scale);
+    Forward::cb(&mut f.trace, 0, "inp_scaled", &f.buf.x);
     for (il, l) in f.layers.iter().enumerate() {
         let (rope, shape) = if is_global(il) {
             (&p.rope_global, p.attn_global)
@@ -106,13 +107,18 @@ pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usi
             (&p.rope_local, p.attn_local)
         };
         norm_into_cur(f, &l.attn_norm, n); //                             attn_norm
+        Forward::cb(&mut f.trace, il, "attn_norm", &f.buf.cur);
         qkv(f, l, n); //                                                  Qcur, Kcur, Vcur
+        Forward::cb(&mut f.trace, il, "Vcur", &f.buf.v);
         let b = &mut *f.buf;
         // Per-head RMSNorm of Q and K                    q: [n, n_head, hd]  k: [n, n_head_kv, hd]
         if let (Some(qn), Some(kn)) = (&l.attn_q_norm, &l.attn_k_norm) {
             rms_norm_rows_inplace(&mut b.q[..n * hp.n_embd_q()], qn, hp.rms_eps);
             rms_norm_rows_inplace(&mut b.k[..n * hp.n_embd_k()], kn, hp.rms_eps);
         }
+        Forward::cb(&mut f.trace, il, "Qcur_normed", &f.buf.q);
+        Forward::cb(&mut f.trace, il, "Kcur_normed", &f.buf.k);
+        let b = &mut *f.buf;
         for t in 0..n {
             rope.apply(
                 &mut b.q[t * hp.n_embd_q()..(t + 1) * hp.n_embd_q()],
@@ -127,16 +133,24 @@ pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usi
                 &mut b.cos_sin,
             );
         }
-        scale_inplace(&mut b.q[..n * hp.n_embd_q()], p.q_scale);
+        Forward::cb(&mut f.trace, il, "Kcur", &f.buf.k);
+        scale_inplace(&mut f.buf.q[..n * hp.n_embd_q()], p.q_scale);
         Forward::cb(&mut f.trace, il, "Qcur", &f.buf.q);
         attend(f, il, shape, pos0, n); //                                 kqv_out
+        Forward::cb(&mut f.trace, il, "kqv_out", &f.buf.attn);
         attn_output(f, l, n); //                                          attn_out
+        Forward::cb(&mut f.trace, il, "attn_out", &f.buf.cur);
         if let Some(w) = &l.post_attention_norm {
             rms_norm_rows_inplace(&mut f.buf.cur[..n * n_embd], w, hp.rms_eps); // attn_post_norm
         }
         residual(f, n); //                                                sa_out = x + attn_out
+        Forward::cb(&mut f.trace, il, "sa_out", &f.buf.x);
         norm_into_cur(f, &l.ffn_norm, n); //                              ffn_norm
+        Forward::cb(&mut f.trace, il, "ffn_norm", &f.buf.cur);
         ffn(f, l, FfnActivation::Gelu, n); //                          ffn_out
+        Forward::cb(&mut f.trace, il, "ffn_up", &f.buf.up);
+        Forward::cb(&mut f.trace, il, "ffn_geglu", &f.buf.gate);
+        Forward::cb(&mut f.trace, il, "ffn_out", &f.buf.cur);
         if let Some(w) = &l.post_ffw_norm {
             rms_norm_rows_inplace(&mut f.buf.cur[..n * n_embd], w, hp.rms_eps); // ffn_post_norm
         }

@@ -11,38 +11,42 @@ pub enum RopeStyle {
 pub struct Rope {
     pub style: RopeStyle,
     pub n_rot: usize,
-    /// θ_i = pos · inv_freq[i], inv_freq[i] = freq_scale · base^(-2i / n_rot)
-    inv_freq: Vec<f32>,
+    /// θ_{i+1} = θ_i · theta_scale, θ_0 = pos (ggml's iterative angle schedule)
+    theta_scale: f32,
+    /// Linear position scaling (ggml's freq_scale), applied to each θ_i.
+    freq_scale: f32,
 }
 
 impl Rope {
     pub fn new(style: RopeStyle, n_rot: usize, freq_base: f32) -> Rope {
-        let inv_freq = (0..n_rot / 2)
-            .map(|i| freq_base.powf(-2.0 * i as f32 / n_rot as f32))
-            .collect();
         Rope {
             style,
             n_rot,
-            inv_freq,
+            theta_scale: freq_base.powf(-2.0 / n_rot as f32),
+            freq_scale: 1.0,
         }
     }
 
-    /// Linear position scaling (ggml's freq_scale): θ = pos · freq_scale · inv_freq.
+    /// Linear position scaling: θ = freq_scale · pos · base^(-2i / n_rot).
     pub fn with_freq_scale(mut self, freq_scale: f32) -> Rope {
-        for f in &mut self.inv_freq {
-            *f *= freq_scale;
-        }
+        self.freq_scale = freq_scale;
         self
     }
 
     /// Rotates every head of `x` ([n_heads, head_dim]) for position `pos`; `cos_sin` is a
     /// scratch of n_rot floats.
+    ///
+    /// The angles and the rotation follow ggml's f32 operation order exactly (θ by repeated
+    /// multiplication, the first product of each output fused): rotated Q and K then match
+    /// llama.cpp bit for bit, which keeps near-tie tokens on llama.cpp's side.
     pub fn apply(&self, x: &mut [f32], head_dim: usize, pos: usize, cos_sin: &mut Vec<(f32, f32)>) {
         cos_sin.clear();
-        cos_sin.extend(self.inv_freq.iter().map(|&f| {
-            let theta = pos as f32 * f;
-            (theta.cos(), theta.sin())
-        }));
+        let mut theta = pos as f32;
+        for _ in 0..self.n_rot / 2 {
+            let t = self.freq_scale * theta;
+            cos_sin.push((t.cos(), t.sin()));
+            theta *= self.theta_scale;
+        }
         let half = self.n_rot / 2;
         for head in x.chunks_exact_mut(head_dim) {
             for (i, &(c, s)) in cos_sin.iter().enumerate() {
@@ -51,8 +55,8 @@ impl Rope {
                     RopeStyle::Neox => (i, i + half),
                 };
                 let (x0, x1) = (head[a], head[b]);
-                head[a] = x0 * c - x1 * s;
-                head[b] = x0 * s + x1 * c;
+                head[a] = x0.mul_add(c, -(x1 * s));
+                head[b] = x0.mul_add(s, x1 * c);
             }
         }
     }

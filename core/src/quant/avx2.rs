@@ -113,52 +113,32 @@ fn load_i8x32(q: &[i8; 32]) -> __m256i {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Quantized dots.
+// Quantized dots. Each keeps ggml's x86 accumulation order (one 8-lane accumulator, block
+// scale products and scalar min terms fused the same way), so near-tie tokens fall as in llama.cpp.
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
-    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut acc = _mm256_setzero_ps();
     let eight = _mm256_set1_epi8(8);
-    let one = |bw: &BlockQ4_0, bx: &BlockQ8_0, acc: &mut __m256| {
+    for (bw, bx) in w.iter().zip(x) {
         let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
         let qw = _mm256_sub_epi8(unpack_nibbles(&bw.qs), eight);
-        *acc = _mm256_fmadd_ps(d, mul_sum_i8(qw, load_i8x32(&bx.qs)), *acc);
-    };
-    let (w2, x2) = (w.chunks_exact(2), x.chunks_exact(2));
-    let (wr, xr) = (w2.remainder(), x2.remainder());
-    for (bw, bx) in w2.zip(x2) {
-        one(&bw[0], &bx[0], &mut acc0);
-        one(&bw[1], &bx[1], &mut acc1);
+        acc = _mm256_fmadd_ps(d, mul_sum_i8(qw, load_i8x32(&bx.qs)), acc);
     }
-    for (bw, bx) in wr.iter().zip(xr) {
-        one(bw, bx, &mut acc0);
-    }
-    hsum_ps(_mm256_add_ps(acc0, acc1))
+    hsum_ps(acc)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
-    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut acc = _mm256_setzero_ps();
     let mut summs = 0.0f32;
-    let mut one = |bw: &BlockQ4_1, bx: &BlockQ8_1, acc: &mut __m256| {
-        summs += f16x(bw.m) * f16x(bx.s);
+    for (bw, bx) in w.iter().zip(x) {
+        summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
         let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
-        *acc = _mm256_fmadd_ps(
-            d,
-            mul_sum_us8(unpack_nibbles(&bw.qs), load_i8x32(&bx.qs)),
-            *acc,
-        );
-    };
-    let (w2, x2) = (w.chunks_exact(2), x.chunks_exact(2));
-    let (wr, xr) = (w2.remainder(), x2.remainder());
-    for (bw, bx) in w2.zip(x2) {
-        one(&bw[0], &bx[0], &mut acc0);
-        one(&bw[1], &bx[1], &mut acc1);
+        let xy = mul_sum_us8(unpack_nibbles(&bw.qs), load_i8x32(&bx.qs));
+        acc = _mm256_fmadd_ps(d, xy, acc);
     }
-    for (bw, bx) in wr.iter().zip(xr) {
-        one(bw, bx, &mut acc0);
-    }
-    hsum_ps(_mm256_add_ps(acc0, acc1)) + summs
+    hsum_ps(acc) + summs
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -181,7 +161,7 @@ fn dot_q5_1_q8_1(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
     let mut summs = 0.0f32;
     let bit4 = _mm256_set1_epi8(0x10);
     for (bw, bx) in w.iter().zip(x) {
-        summs += f16x(bw.m) * f16x(bx.s);
+        summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
         let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
         let hi = _mm256_and_si256(bytes_from_bits_32(u32::from_le_bytes(bw.qh)), bit4);
         let qw = _mm256_or_si256(unpack_nibbles(&bw.qs), hi);
@@ -192,21 +172,12 @@ fn dot_q5_1_q8_1(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
-    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    let one = |bw: &BlockQ8_0, bx: &BlockQ8_0, acc: &mut __m256| {
+    let mut acc = _mm256_setzero_ps();
+    for (bw, bx) in w.iter().zip(x) {
         let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
-        *acc = _mm256_fmadd_ps(d, mul_sum_i8(load_i8x32(&bw.qs), load_i8x32(&bx.qs)), *acc);
-    };
-    let (w2, x2) = (w.chunks_exact(2), x.chunks_exact(2));
-    let (wr, xr) = (w2.remainder(), x2.remainder());
-    for (bw, bx) in w2.zip(x2) {
-        one(&bw[0], &bx[0], &mut acc0);
-        one(&bw[1], &bx[1], &mut acc1);
+        acc = _mm256_fmadd_ps(d, mul_sum_i8(load_i8x32(&bw.qs), load_i8x32(&bx.qs)), acc);
     }
-    for (bw, bx) in wr.iter().zip(xr) {
-        one(bw, bx, &mut acc0);
-    }
-    hsum_ps(_mm256_add_ps(acc0, acc1))
+    hsum_ps(acc)
 }
 
 #[inline]
@@ -248,6 +219,40 @@ fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
     }
     hsum_ps(acc) - acc_m
+}
+
+/// Q4_K integer chunk sums (see `q4_k::chunk_sums`) with `maddubs`/`madd`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_k_chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
+    let m4 = _mm256_set1_epi8(0x0f);
+    let (sc, mn) = q4_k::scales_mins_k4(&bw.scales);
+    let (mut dots, mut mins) = ([0i32; 4], [0i32; 4]);
+    let (qc, _) = bw.qs.as_chunks::<32>();
+    let (yc, _) = bx.qs.as_chunks::<32>();
+    for (j, (q, y)) in qc.iter().zip(yc.chunks_exact(2)).enumerate() {
+        let q = load_u8x32(q);
+        let lo = _mm256_and_si256(q, m4);
+        let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
+        let p0 = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(lo, load_i8x32(&y[0])),
+            _mm256_set1_epi16(sc[2 * j] as i16),
+        );
+        let p1 = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(hi, load_i8x32(&y[1])),
+            _mm256_set1_epi16(sc[2 * j + 1] as i16),
+        );
+        dots[j] = hsum_epi32(_mm256_add_epi32(p0, p1));
+        mins[j] = mn[2 * j] as i32 * (bx.bsum(4 * j) + bx.bsum(4 * j + 1))
+            + mn[2 * j + 1] as i32 * (bx.bsum(4 * j + 2) + bx.bsum(4 * j + 3));
+    }
+    (dots, mins)
+}
+
+/// `q4_k::fold_repacked` inlined here, so its `mul_add`s compile to FMA instructions.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q4_k_repacked(w: &[BlockQ4K], x: &[BlockQ8K], per_chunk: bool) -> f32 {
+    q4_k::fold_repacked(w, x, per_chunk, |bw, bx| q4_k_chunk_sums(bw, bx))
 }
 
 /// Q5_K: as Q4_K, with the 5th bit of each value taken from `qh` by a moving bit mask.
@@ -292,7 +297,7 @@ fn dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
 
 /// Q6_K: the unsigned 6-bit values (`q + 32`) go through `maddubs`, each half-lane is scaled by
 /// its sub-block's signed scale with `madd`, and the `-32` offset is `-32 * sum(sc * bsums)`,
-/// folded into the integer sum so the super-block total stays exact.
+/// folded into the integer lanes so each lane stays exact.
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     let mut acc = _mm256_setzero_ps();
@@ -302,11 +307,14 @@ fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     let m3_4 = _mm256_set1_epi8(0x30);
     let m3_6 = _mm256_set1_epi8(0xc0u8 as i8);
     for (bw, bx) in w.iter().zip(x) {
-        let mut offs = 0i32;
-        for (s, &sc) in bw.scales.iter().enumerate() {
-            offs += sc as i32 * bx.bsum(s);
-        }
-        let mut sumi = _mm256_setr_epi32(-32 * offs, 0, 0, 0, 0, 0, 0, 0);
+        // Lane l carries the offset of sub-blocks 2l and 2l+1, as ggml's `madd` of bsums by
+        // scales places it: the lanes are converted to f32 one by one, so placement matters.
+        let offs: [i32; 8] = std::array::from_fn(|l| {
+            -32 * (bw.scales[2 * l] as i32 * bx.bsum(2 * l)
+                + bw.scales[2 * l + 1] as i32 * bx.bsum(2 * l + 1))
+        });
+        // SAFETY: offs is exactly 8 i32; loadu needs no alignment.
+        let mut sumi = unsafe { _mm256_loadu_si256(offs.as_ptr().cast()) };
         let (qlc, _) = bw.ql.as_chunks::<32>();
         let (qhc, _) = bw.qh.as_chunks::<32>();
         let (yc, _) = bx.qs.as_chunks::<32>();
@@ -487,6 +495,22 @@ fn round_f16(x: &mut [f32]) {
     float::round_f16_inplace(chunks.into_remainder());
 }
 
+/// `y = f16(fma(x, a, y))`, 8 lanes at a time.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn mad_round_f16_x8(y: &mut [f32], a: f32, x: &[f32]) {
+    let n = y.len().min(x.len()) & !7;
+    let av = _mm256_set1_ps(a);
+    for (c, v) in y[..n].chunks_exact_mut(8).zip(x[..n].chunks_exact(8)) {
+        // SAFETY: c and v have exactly 8 f32 each; loadu/storeu need no alignment.
+        unsafe {
+            let r = _mm256_fmadd_ps(_mm256_loadu_ps(v.as_ptr()), av, _mm256_loadu_ps(c.as_ptr()));
+            let h = _mm256_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT }>(r);
+            _mm256_storeu_ps(c.as_mut_ptr(), _mm256_cvtph_ps(h));
+        }
+    }
+    float::mad_round_f16(&mut y[n..], a, &x[n..]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Safe entry points for the dispatch table.
 
@@ -529,6 +553,14 @@ entry!(vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     debug_assert_eq!((w.len(), x.len()), (n / QK_K * 144, n / QK_K * 292));
     dot_q4_k_q8_k(as_blocks(w), as_blocks(x))
 }, q4_k::vec_dot_q4_k_q8_k);
+entry!(vec_dot_q4_k_q8_k_gemv(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK_K * 144, n / QK_K * 292));
+    dot_q4_k_repacked(as_blocks(w), as_blocks(x), false)
+}, q4_k::vec_dot_q4_k_q8_k_gemv);
+entry!(vec_dot_q4_k_q8_k_gemm(n: usize, w: &[u8], x: &[u8]) -> f32 = {
+    debug_assert_eq!((w.len(), x.len()), (n / QK_K * 144, n / QK_K * 292));
+    dot_q4_k_repacked(as_blocks(w), as_blocks(x), true)
+}, q4_k::vec_dot_q4_k_q8_k_gemm);
 entry!(vec_dot_q5_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     debug_assert_eq!((w.len(), x.len()), (n / QK_K * 176, n / QK_K * 292));
     dot_q5_k_q8_k(as_blocks(w), as_blocks(x))
@@ -550,6 +582,7 @@ entry!(vec_dot_bf16(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     dot_bf16(n, w, x)
 }, float::vec_dot_bf16);
 entry!(round_f16_inplace(x: &mut [f32]) -> () = round_f16(x), float::round_f16_inplace);
+entry!(mad_round_f16(y: &mut [f32], a: f32, x: &[f32]) -> () = mad_round_f16_x8(y, a, x), float::mad_round_f16);
 entry!(quantize_row_q8_0(src: &[f32], dst: &mut [u8]) -> () = {
     debug_assert_eq!(dst.len(), src.len() / QK * 34);
     quantize_q8_0(src, dst)

@@ -19,6 +19,20 @@ pub struct TypeKernels {
     pub vec_dot_type: GgmlType,
     /// Dot product of `n` elements: a weight row (`ty`) with an activation row (`vec_dot_type`).
     pub vec_dot: fn(n: usize, w: &[u8], x: &[u8]) -> f32,
+    /// The same dot in the summation orders of llama.cpp's x86 repacked kernels, for types it
+    /// repacks when the row count is a multiple of [`REPACK_ROWS`] (Q4_K).
+    pub repacked: Option<RepackedDots>,
+}
+
+/// llama.cpp repacks a weight matrix only when its row count is a multiple of this.
+pub const REPACK_ROWS: usize = 8;
+
+/// Dots of a repacked weight type: `gemm` for activation rows in whole groups of four of a
+/// batch of more than three, `gemv` for the others.
+#[derive(Clone, Copy)]
+pub struct RepackedDots {
+    pub gemv: fn(n: usize, w: &[u8], x: &[u8]) -> f32,
+    pub gemm: fn(n: usize, w: &[u8], x: &[u8]) -> f32,
 }
 
 /// True when this CPU runs the AVX2 kernels (avx2, fma and f16c), detected once.
@@ -49,6 +63,21 @@ const fn tk(
         dequantize_row,
         vec_dot_type,
         vec_dot,
+        repacked: None,
+    }
+}
+
+/// `tk` for a type llama.cpp repacks.
+const fn tk_repacked(
+    ty: GgmlType,
+    dequantize_row: fn(&[u8], &mut [f32]),
+    vec_dot_type: GgmlType,
+    vec_dot: fn(usize, &[u8], &[u8]) -> f32,
+    repacked: RepackedDots,
+) -> TypeKernels {
+    TypeKernels {
+        repacked: Some(repacked),
+        ..tk(ty, dequantize_row, vec_dot_type, vec_dot)
     }
 }
 
@@ -66,7 +95,8 @@ static SCALAR: [TypeKernels; 13] = [
     tk(T::Q8_0, q8_0::dequantize_row_q8_0,  T::Q8_0, q8_0::vec_dot_q8_0_q8_0),
     tk(T::Q2_K, q2_k::dequantize_row_q2_k,  T::Q8_K, q2_k::vec_dot_q2_k_q8_k),
     tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
-    tk(T::Q4_K, q4_k::dequantize_row_q4_k,  T::Q8_K, q4_k::vec_dot_q4_k_q8_k),
+    tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, q4_k::vec_dot_q4_k_q8_k,
+        RepackedDots { gemv: q4_k::vec_dot_q4_k_q8_k_gemv, gemm: q4_k::vec_dot_q4_k_q8_k_gemm }),
     tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, q5_k::vec_dot_q5_k_q8_k),
     tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, q6_k::vec_dot_q6_k_q8_k),
 ];
@@ -74,7 +104,7 @@ static SCALAR: [TypeKernels; 13] = [
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::super::{avx2, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
-    use super::{tk, TypeKernels, T};
+    use super::{tk, tk_repacked, RepackedDots, TypeKernels, T};
 
     /// The scalar table with every kernel that has an AVX2 twin swapped in (Q2_K and Q3_K
     /// dots are still scalar).
@@ -90,7 +120,8 @@ mod x86 {
         tk(T::Q8_0, q8_0::dequantize_row_q8_0,  T::Q8_0, avx2::vec_dot_q8_0_q8_0),
         tk(T::Q2_K, q2_k::dequantize_row_q2_k,  T::Q8_K, q2_k::vec_dot_q2_k_q8_k),
         tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
-        tk(T::Q4_K, q4_k::dequantize_row_q4_k,  T::Q8_K, avx2::vec_dot_q4_k_q8_k),
+        tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, avx2::vec_dot_q4_k_q8_k,
+            RepackedDots { gemv: avx2::vec_dot_q4_k_q8_k_gemv, gemm: avx2::vec_dot_q4_k_q8_k_gemm }),
         tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, avx2::vec_dot_q5_k_q8_k),
         tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, avx2::vec_dot_q6_k_q8_k),
     ];
@@ -138,6 +169,20 @@ pub fn round_f16_inplace(x: &mut [f32]) {
         return super::avx2::round_f16_inplace(x);
     }
     float::round_f16_inplace(x)
+}
+
+/// `y = f16(fma(x, a, y))`: an f16 accumulator update as ggml's x86 `ggml_vec_mad_f16` does it.
+pub fn mad_round_f16(y: &mut [f32], a: f32, x: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        return super::avx2::mad_round_f16(y, a, x);
+    }
+    float::mad_round_f16(y, a, x)
+}
+
+/// Scalar twin of [`mad_round_f16`].
+pub fn mad_round_f16_scalar(y: &mut [f32], a: f32, x: &[f32]) {
+    float::mad_round_f16(y, a, x)
 }
 
 /// Scalar twin of [`round_f16_inplace`].

@@ -99,6 +99,14 @@ pub fn vec_dot_bf16(n: usize, w: &[u8], x: &[u8]) -> f32 {
     sum as f32
 }
 
+/// Scalar spec of an f16 accumulator update: `y = f16(fma(x, a, y))`, one rounding for the
+/// fused multiply-add and one to f16 (ggml's `ggml_vec_mad_f16` on x86).
+pub fn mad_round_f16(y: &mut [f32], a: f32, x: &[f32]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = half::f16::from_f32(v.mul_add(a, *o)).to_f32();
+    }
+}
+
 /// Scalar spec: rounds every value to the nearest f16 (ties to even) and back, i.e. what an
 /// f16 KV cache or an f16 accumulator keeps of it.
 pub fn round_f16_inplace(x: &mut [f32]) {

@@ -197,6 +197,67 @@ pub fn vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
     sumf
 }
 
+/// Integer parts of one super-block, per 64-value chunk `j` (sub-blocks 2j and 2j+1):
+/// `Σ sc·(q·y)` and the min term `Σ m·bsum`. Exact, so any summation order gives these values.
+pub(super) fn chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
+    let (sc, mn) = scales_mins_k4(&bw.scales);
+    let (mut dots, mut mins) = ([0i32; 4], [0i32; 4]);
+    for (j, (q, y)) in bw.qs.chunks_exact(32).zip(bx.qs.chunks_exact(64)).enumerate() {
+        let (y0, y1) = y.split_at(32);
+        let (mut s0, mut s1) = (0i32, 0i32);
+        for l in 0..32 {
+            s0 += (q[l] & 0x0f) as i32 * y0[l] as i32;
+            s1 += (q[l] >> 4) as i32 * y1[l] as i32;
+        }
+        dots[j] = sc[2 * j] as i32 * s0 + sc[2 * j + 1] as i32 * s1;
+        mins[j] = mn[2 * j] as i32 * (bx.bsum(4 * j) + bx.bsum(4 * j + 1))
+            + mn[2 * j + 1] as i32 * (bx.bsum(4 * j + 2) + bx.bsum(4 * j + 3));
+    }
+    (dots, mins)
+}
+
+/// The float part of llama.cpp's x86 kernels for Q4_K weights repacked 8 rows at a time
+/// (what it does whenever the row count is a multiple of 8): two accumulators, fused
+/// multiply-adds of the exact integer sums by `d·dy` and `dmin·dy`, their difference at the end.
+/// Its 4-row gemm adds once per 64-value chunk (`per_chunk`); its 1-row gemv once per super-block.
+/// Always inlined, so the AVX2 caller's FMA feature applies to the `mul_add`s.
+#[inline(always)]
+pub(super) fn fold_repacked(
+    w: &[BlockQ4K],
+    x: &[BlockQ8K],
+    per_chunk: bool,
+    sums: impl Fn(&BlockQ4K, &BlockQ8K) -> ([i32; 4], [i32; 4]),
+) -> f32 {
+    let (mut acc, mut acc_m) = (0.0f32, 0.0f32);
+    for (bw, bx) in w.iter().zip(x) {
+        let yd = f32::from_le_bytes(bx.d);
+        let (d, dmin) = (f16_le(bw.d) * yd, f16_le(bw.dmin) * yd);
+        let (dots, mins) = sums(bw, bx);
+        if per_chunk {
+            for (&s, &m) in dots.iter().zip(&mins) {
+                acc = (s as f32).mul_add(d, acc);
+                acc_m = (m as f32).mul_add(dmin, acc_m);
+            }
+        } else {
+            acc = (dots.iter().sum::<i32>() as f32).mul_add(d, acc);
+            acc_m = (mins.iter().sum::<i32>() as f32).mul_add(dmin, acc_m);
+        }
+    }
+    acc - acc_m
+}
+
+/// Q4_K · Q8_K in the order of llama.cpp's repacked x86 gemv (a lone activation row).
+pub fn vec_dot_q4_k_q8_k_gemv(n: usize, w: &[u8], x: &[u8]) -> f32 {
+    debug_assert_eq!((w.len(), x.len()), (n / QK_K * 144, n / QK_K * 292));
+    fold_repacked(as_blocks(w), as_blocks(x), false, chunk_sums)
+}
+
+/// Q4_K · Q8_K in the order of llama.cpp's repacked x86 gemm (rows in groups of four).
+pub fn vec_dot_q4_k_q8_k_gemm(n: usize, w: &[u8], x: &[u8]) -> f32 {
+    debug_assert_eq!((w.len(), x.len()), (n / QK_K * 144, n / QK_K * 292));
+    fold_repacked(as_blocks(w), as_blocks(x), true, chunk_sums)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

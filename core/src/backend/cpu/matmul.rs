@@ -121,7 +121,13 @@ pub fn matmul(
         );
     }
     let xq = &scratch.xq[..];
-    let dot = w.kernels.vec_dot;
+    // llama.cpp's summation order for this matrix: a repacked one differs between activation
+    // rows inside whole groups of four (gemm) and the rest (gemv); near-ties follow the order.
+    let (dot_grouped, dot_single) = match w.kernels.repacked {
+        Some(rp) if w.rows.is_multiple_of(quant::REPACK_ROWS) => (rp.gemm, rp.gemv),
+        _ => (w.kernels.vec_dot, w.kernels.vec_dot),
+    };
+    let grouped = if n_tokens > 3 { n_tokens - n_tokens % 4 } else { 0 };
     let (rows, cols) = (w.rows, w.cols);
 
     // Chunks of whole cache lines of `out` (16 f32), so two threads never write one line.
@@ -137,6 +143,7 @@ pub fn matmul(
             for r in r0..r1 {
                 let wr = w.row(file, r);
                 for t in t0..t1 {
+                    let dot = if t < grouped { dot_grouped } else { dot_single };
                     let v = dot(cols, wr, &xq[t * xq_row..(t + 1) * xq_row]);
                     // SAFETY: t < n_tokens and r < rows, so the index is inside `out`
                     // (len n_tokens * rows, asserted above); row ranges [r0, r1) of different

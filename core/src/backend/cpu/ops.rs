@@ -1,9 +1,9 @@
 //! Element-wise and row-wise ops of a transformer forward pass, on f32 rows.
 
-/// `1 / sqrt(mean(x²) + eps)`, summed in f64 as ggml does.
+/// `1 / sqrt(mean(x²) + eps)` as ggml computes it: squares in f32, summed in f64.
 #[inline]
 fn rms_scale(x: &[f32], eps: f32) -> f32 {
-    let sum: f64 = x.iter().map(|&v| (v as f64) * (v as f64)).sum();
+    let sum: f64 = x.iter().map(|&v| (v * v) as f64).sum();
     1.0 / ((sum / x.len() as f64) as f32 + eps).sqrt()
 }
 
@@ -43,13 +43,42 @@ pub fn silu_mul_inplace(gate: &mut [f32], up: &[f32]) {
 pub fn gelu(x: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     const COEF_A: f32 = 0.044_715;
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)).tanh())
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (COEF_A * x).mul_add(x, 1.0)).tanh())
+}
+
+/// `gelu` of every f16 input, itself rounded to f16, indexed by the input's bits.
+///
+/// ggml evaluates GELU through this table (x rounded to f16, result rounded to f16),
+/// so matching llama.cpp's near-tie tokens needs the same two roundings.
+fn gelu_f16_table() -> &'static [f32] {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=u16::MAX)
+            .map(|bits| {
+                let x = half::f16::from_bits(bits).to_f32();
+                half::f16::from_f32(gelu(x)).to_f32()
+            })
+            .collect()
+    })
+}
+
+/// GELU as ggml computes it: exact outside ±10, the f16 table inside.
+#[inline]
+fn gelu_ggml(table: &[f32], x: f32) -> f32 {
+    if x <= -10.0 {
+        0.0
+    } else if x >= 10.0 {
+        x
+    } else {
+        table[half::f16::from_f32(x).to_bits() as usize]
+    }
 }
 
 /// `gate = gelu(gate) * up` (GeGLU).
 pub fn gelu_mul_inplace(gate: &mut [f32], up: &[f32]) {
+    let table = gelu_f16_table();
     for (g, &u) in gate.iter_mut().zip(up) {
-        *g = gelu(*g) * u;
+        *g = gelu_ggml(table, *g) * u;
     }
 }
 
@@ -65,6 +94,31 @@ pub fn softmax_inplace(x: &mut [f32]) {
     for v in x.iter_mut() {
         *v *= inv;
     }
+}
+
+/// `Σ a_i b_i` of two rows of f16 values (held as f32), summed in the order of ggml's x86
+/// `ggml_vec_dot_f16`: 32 lanes (four 8-wide registers) over steps of 32, the registers folded
+/// 0+2, 1+3, then 0+1, the 8 lanes as (l0+l4 + l1+l5) + (l2+l6 + l3+l7), the tail in f64.
+/// f16·f16 products are exact in f32, so plain multiply-adds equal ggml's fused ones.
+pub fn dot_f16_ggml(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let body = n & !31;
+    let mut acc = [0.0f32; 32];
+    for (x, y) in a[..body].chunks_exact(32).zip(b[..body].chunks_exact(32)) {
+        for i in 0..32 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut r = [0.0f32; 8];
+    for (i, v) in r.iter_mut().enumerate() {
+        *v = (acc[i] + acc[16 + i]) + (acc[8 + i] + acc[24 + i]);
+    }
+    let t = [r[0] + r[4], r[1] + r[5], r[2] + r[6], r[3] + r[7]];
+    let mut sum = ((t[0] + t[1]) + (t[2] + t[3])) as f64;
+    for (x, y) in a[body..n].iter().zip(&b[body..n]) {
+        sum += (x * y) as f64;
+    }
+    sum as f32
 }
 
 /// `Σ a_i b_i` with four accumulators (lets the compiler vectorise).
