@@ -10,7 +10,9 @@
 //!   step): `Kernel::FlashRow`; larger micro-batches take the tiled kernel (f32 Q and an f32
 //!   accumulator), approximated by `Kernel::FlashTiled`.
 
-use crate::backend::cpu::ops::{axpy, dot_f16_ggml, dot_f32, scale_inplace, softmax_inplace};
+use crate::backend::cpu::ops::{
+    axpy, dot_f16_ggml, dot_f32, expf_ggml, scale_inplace, softmax_inplace,
+};
 use crate::backend::cpu::threads::{SharedMut, ThreadPool};
 use crate::quant::{mad_round_f16, round_f16_inplace};
 use half::f16;
@@ -21,6 +23,9 @@ pub const MAX_HEAD_DIM: usize = 512;
 
 /// Micro-batches with at least this many rows take ggml's tiled flash-attention kernel.
 const FLASH_TILED_MIN_ROWS: usize = 64;
+
+/// Cells per key tile of ggml's tiled flash-attention kernel (tiles start at cell 0).
+const FLASH_KV_TILE: usize = 64;
 
 /// Which llama.cpp CPU attention path to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,9 +142,8 @@ pub fn attention(
             let s = unsafe { scores_ptr.slice(task * n_kv, n_kv) };
             match kernel {
                 Kernel::FlashRow => head_flash_row(&kv, sh, kvh, qh, lo..p + 1, o),
-                Kernel::MulMat | Kernel::FlashTiled => {
-                    head(&kv, sh, kvh, qh, lo..p + 1, s, o, kernel == Kernel::MulMat)
-                }
+                Kernel::FlashTiled => head_flash_tiled(&kv, sh, kvh, qh, lo..p + 1, o),
+                Kernel::MulMat => head(&kv, sh, kvh, qh, lo..p + 1, s, o, true),
             }
         }
     });
@@ -209,6 +213,100 @@ fn head_flash_row(
         kv.v_into(j, kvh, v);
         mad_round_f16(acc, vs, v);
         sum = sum * ms + vs;
+    }
+    let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
+    for (o, a) in out.iter_mut().zip(acc.iter()) {
+        *o = a * inv;
+    }
+}
+
+/// ggml's tiled CPU flash attention for one query row, in its exact operation order: f32 Q;
+/// keys in 64-cell tiles; each score a chain of fused multiply-adds over the head dimension;
+/// per tile, the running max and sum rescaled by libm `exp`, probabilities from
+/// [`expf_ggml`] summed in 8-lane groups into f64; V accumulated in f32 by fused
+/// multiply-adds over the tile's keys in order; the result scaled by `1/sum`.
+fn head_flash_tiled(
+    kv: &KvView<'_>,
+    sh: AttnShape,
+    kvh: usize,
+    q: &[f32],
+    range: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::quant::has_avx2() {
+        // SAFETY: has_avx2() checked at run time that the CPU has avx2 and fma, the only
+        // features the callee is compiled with.
+        return unsafe { head_flash_tiled_fma(kv, sh, kvh, q, range, out) };
+    }
+    head_flash_tiled_body(kv, sh, kvh, q, range, out)
+}
+
+/// The same kernel compiled with FMA, so its `mul_add`s are single instructions.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn head_flash_tiled_fma(
+    kv: &KvView<'_>,
+    sh: AttnShape,
+    kvh: usize,
+    q: &[f32],
+    range: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    head_flash_tiled_body(kv, sh, kvh, q, range, out)
+}
+
+#[inline(always)]
+fn head_flash_tiled_body(
+    kv: &KvView<'_>,
+    sh: AttnShape,
+    kvh: usize,
+    q: &[f32],
+    range: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    let mut acc = [0.0f32; MAX_HEAD_DIM];
+    let acc = &mut acc[..sh.head_dim_v];
+    let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
+    let mut row = [0.0f32; MAX_HEAD_DIM];
+    let first = range.start / FLASH_KV_TILE * FLASH_KV_TILE;
+    for t0 in (first..range.end).step_by(FLASH_KV_TILE) {
+        let mut p = [f32::NEG_INFINITY; FLASH_KV_TILE];
+        let visible = range.start.max(t0)..range.end.min(t0 + FLASH_KV_TILE);
+        for j in visible.clone() {
+            let k = &mut row[..sh.head_dim];
+            kv.k_into(j, kvh, k);
+            let mut d = 0.0f32;
+            for (&a, &b) in q.iter().zip(k.iter()) {
+                d = a.mul_add(b, d);
+            }
+            p[j - t0] = d * sh.scale;
+        }
+        let tile_max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let new_max = max.max(tile_max);
+        if new_max > max {
+            let ms = (max - new_max).exp();
+            scale_inplace(acc, ms);
+            sum *= ms;
+        }
+        max = new_max;
+        let mut tile_sum = 0.0f64;
+        for g in p.chunks_exact_mut(8) {
+            for v in g.iter_mut() {
+                *v = expf_ggml(*v - max);
+            }
+            let h = [g[4] + g[0], g[5] + g[1], g[6] + g[2], g[7] + g[3]];
+            tile_sum += ((h[0] + h[2]) + (h[1] + h[3])) as f64;
+        }
+        sum = (sum as f64 + tile_sum) as f32;
+        for j in visible {
+            let v = &mut row[..sh.head_dim_v];
+            kv.v_into(j, kvh, v);
+            let pj = p[j - t0];
+            for (a, &b) in acc.iter_mut().zip(v.iter()) {
+                *a = pj.mul_add(b, *a);
+            }
+        }
     }
     let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
     for (o, a) in out.iter_mut().zip(acc.iter()) {
