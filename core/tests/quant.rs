@@ -519,3 +519,62 @@ fn quant_round_f16_simd_is_bit_exact_with_scalar() {
     assert_eq!(b[1003 + 1], 1.0); // a tie rounds to even
     assert!(b[1003 + 5].is_infinite()); // 65520 rounds past f16's max
 }
+
+/// The repacked-order Q4_K dots (llama.cpp's x86 gemv and gemm orders) are bit-identical
+/// between the AVX2 kernels and their scalar specs, and equal the plain dot to rounding.
+#[test]
+fn quant_q4_k_repacked_orders_are_bit_exact_with_scalar() {
+    let t = GgmlType::Q4_K;
+    let (fast, spec) = (kernels(t).unwrap(), scalar_kernels(t).unwrap());
+    let (fr, sr) = (fast.repacked.unwrap(), spec.repacked.unwrap());
+    let mut rng = Rng(0x5eed_0004);
+    for n in lengths(t) {
+        for _ in 0..4 {
+            let w = random_weights(t, &mut rng, n);
+            let x = quantize_act(GgmlType::Q8_K, &rng.row(n), true);
+            let (gemv, gemm) = ((fr.gemv)(n, &w, &x), (fr.gemm)(n, &w, &x));
+            assert_eq!(gemv.to_bits(), (sr.gemv)(n, &w, &x).to_bits(), "gemv n={n}");
+            assert_eq!(gemm.to_bits(), (sr.gemm)(n, &w, &x).to_bits(), "gemm n={n}");
+            let (_, abs, slack) = reference_dot(t, &w, &x, n);
+            let plain = (spec.vec_dot)(n, &w, &x) as f64;
+            let tol = 1e-5 * (abs + slack) + 1e-30;
+            assert!((gemv as f64 - plain).abs() <= tol, "gemv {gemv} vs {plain}");
+            assert!((gemm as f64 - plain).abs() <= tol, "gemm {gemm} vs {plain}");
+        }
+    }
+}
+
+/// The f16 accumulator update (`y = f16(fma(x, a, y))`) with F16C equals its scalar spec.
+#[test]
+fn quant_mad_round_f16_simd_is_bit_exact_with_scalar() {
+    let mut rng = Rng(0x5eed_0005);
+    for n in [1usize, 7, 8, 64, 257] {
+        let y0: Vec<f32> = rng
+            .row(n)
+            .iter()
+            .map(|v| f16::from_f32(v * 40.0).to_f32())
+            .collect();
+        let x: Vec<f32> = rng
+            .row(n)
+            .iter()
+            .map(|v| f16::from_f32(v * 3.0).to_f32())
+            .collect();
+        for a in [0.0f32, 1.0, 0.123_456_7, -2.5e-3] {
+            let (mut p, mut q) = (y0.clone(), y0.clone());
+            mad_round_f16(&mut p, a, &x);
+            mad_round_f16_scalar(&mut q, a, &x);
+            assert_eq!(
+                p.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                q.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "n={n} a={a}"
+            );
+            for ((&r, &y), &v) in q.iter().zip(&y0).zip(&x) {
+                let exact = y as f64 + v as f64 * a as f64;
+                assert!(
+                    (r as f64 - exact).abs() <= exact.abs() * 1e-3 + 1e-7,
+                    "{r} vs {exact}"
+                );
+            }
+        }
+    }
+}

@@ -28,8 +28,9 @@ mod q8_k;
 
 pub use blocks::*;
 pub use dispatch::{
-    can_quantize_weights, has_avx2, kernels, quantize_row, quantize_row_scalar, quantize_weights,
-    mad_round_f16, mad_round_f16_scalar, RepackedDots, REPACK_ROWS, round_f16_inplace, round_f16_inplace_scalar, scalar_kernels, TypeKernels,
+    can_quantize_weights, has_avx2, kernels, mad_round_f16, mad_round_f16_scalar, quantize_row,
+    quantize_row_scalar, quantize_weights, round_f16_inplace, round_f16_inplace_scalar,
+    scalar_kernels, RepackedDots, TypeKernels, REPACK_ROWS,
 };
 
 /// ggml's tensor types, with their on-disk ids. Only the ones we can size are listed: a file

@@ -202,7 +202,12 @@ pub fn vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
 pub(super) fn chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
     let (sc, mn) = scales_mins_k4(&bw.scales);
     let (mut dots, mut mins) = ([0i32; 4], [0i32; 4]);
-    for (j, (q, y)) in bw.qs.chunks_exact(32).zip(bx.qs.chunks_exact(64)).enumerate() {
+    for (j, (q, y)) in bw
+        .qs
+        .chunks_exact(32)
+        .zip(bx.qs.chunks_exact(64))
+        .enumerate()
+    {
         let (y0, y1) = y.split_at(32);
         let (mut s0, mut s1) = (0i32, 0i32);
         for l in 0..32 {

@@ -127,7 +127,11 @@ pub fn matmul(
         Some(rp) if w.rows.is_multiple_of(quant::REPACK_ROWS) => (rp.gemm, rp.gemv),
         _ => (w.kernels.vec_dot, w.kernels.vec_dot),
     };
-    let grouped = if n_tokens > 3 { n_tokens - n_tokens % 4 } else { 0 };
+    let grouped = if n_tokens > 3 {
+        n_tokens - n_tokens % 4
+    } else {
+        0
+    };
     let (rows, cols) = (w.rows, w.cols);
 
     // Chunks of whole cache lines of `out` (16 f32), so two threads never write one line.

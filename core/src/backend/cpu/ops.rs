@@ -205,6 +205,63 @@ pub fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
 mod tests {
     use super::*;
 
+    /// ggml's vector exp stays within 2 ulp of the true value over softmax's range, and keeps
+    /// its edge cases: exactly 1 at 0, 0 for -inf and deep underflow.
+    #[test]
+    fn expf_ggml_is_accurate_and_handles_edges() {
+        let mut x = -104.0f32;
+        while x < 88.0 {
+            let want = (x as f64).exp();
+            let got = expf_ggml(x) as f64;
+            if want > 1e-37 {
+                assert!(
+                    (got - want).abs() <= want * 2.5e-7,
+                    "exp({x}) = {got}, want {want}"
+                );
+            }
+            x += 0.0137;
+        }
+        assert_eq!(expf_ggml(0.0), 1.0);
+        assert_eq!(expf_ggml(f32::NEG_INFINITY), 0.0);
+        assert_eq!(expf_ggml(-200.0), 0.0);
+    }
+
+    /// The ggml-order f16 dot equals the f64 dot of the same f16 values to f32 rounding,
+    /// with and without a tail past the last 32-element step.
+    #[test]
+    fn dot_f16_ggml_matches_f64_dot() {
+        for n in [32usize, 64, 100, 256] {
+            let a: Vec<f32> = (0..n)
+                .map(|i| half::f16::from_f32((i as f32 * 0.7).sin()).to_f32())
+                .collect();
+            let b: Vec<f32> = (0..n)
+                .map(|i| half::f16::from_f32((i as f32 * 1.3).cos()).to_f32())
+                .collect();
+            let want: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+            let got = dot_f16_ggml(&a, &b) as f64;
+            assert!(
+                (got - want).abs() <= 1e-5 * n as f64,
+                "n={n}: {got} vs {want}"
+            );
+        }
+    }
+
+    /// SwiGLU on groups of 8 (ggml's exp) and the tail (libm exp) agrees with f64 silu.
+    #[test]
+    fn silu_mul_matches_f64() {
+        let gate: Vec<f32> = (0..21).map(|i| i as f32 * 0.9 - 9.0).collect();
+        let up: Vec<f32> = (0..21).map(|i| 1.0 + i as f32 * 0.1).collect();
+        let mut y = gate.clone();
+        silu_mul_inplace(&mut y, &up);
+        for ((&g, &u), &r) in gate.iter().zip(&up).zip(&y) {
+            let want = g as f64 / (1.0 + (-g as f64).exp()) * u as f64;
+            assert!(
+                (r as f64 - want).abs() <= want.abs() * 1e-6 + 1e-7,
+                "{g}: {r} vs {want}"
+            );
+        }
+    }
+
     #[test]
     fn softmax_sums_to_one_and_keeps_order() {
         let mut x = vec![1.0, 3.0, 2.0, -50.0];
