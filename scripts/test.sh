@@ -20,6 +20,10 @@ step "Conformance against llama.cpp: SmolLM2 (shared/refdata/smollm2)"
 cargo run --release -q -p wasm-chord-core --example conformance -- \
   --model "$models/SmolLM2-135M-Instruct.Q4_1.gguf" --refdata "$shared/refdata/smollm2"
 
+step "Conformance against llama.cpp: Gemma 3 (shared/refdata/gemma3)"
+cargo run --release -q -p wasm-chord-core --example conformance -- \
+  --model "$models/gemma-3-270m-q4_k_m.gguf" --refdata "$shared/refdata/gemma3"
+
 step "Dequantization of every tensor type vs the gguf PyPI package (bit-exact)"
 if ! python3 -c 'import gguf, numpy' 2>/dev/null; then
   python3 -m pip install --quiet gguf numpy 2>/dev/null \
