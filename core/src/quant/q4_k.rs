@@ -171,26 +171,8 @@ pub fn vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
         .iter()
         .zip(as_blocks::<BlockQ8K>(x))
     {
-        let (sc, mn) = scales_mins_k4(&bw.scales);
-        let (mut sumi, mut summ) = (0i32, 0i32);
-        // Bytes 32j..32j+32: low nibbles are sub-block 2j, high nibbles sub-block 2j + 1.
-        for (j, (q, y)) in bw
-            .qs
-            .chunks_exact(32)
-            .zip(bx.qs.chunks_exact(64))
-            .enumerate()
-        {
-            let (y0, y1) = y.split_at(32);
-            let (mut s0, mut s1) = (0i32, 0i32);
-            for l in 0..32 {
-                s0 += (q[l] & 0x0f) as i32 * y0[l] as i32;
-                s1 += (q[l] >> 4) as i32 * y1[l] as i32;
-            }
-            sumi += sc[2 * j] as i32 * s0 + sc[2 * j + 1] as i32 * s1;
-        }
-        for (s, &m) in mn.iter().enumerate() {
-            summ += m as i32 * (bx.bsum(2 * s) + bx.bsum(2 * s + 1));
-        }
+        let (dots, mins) = chunk_sums(bw, bx);
+        let (sumi, summ) = (dots.iter().sum::<i32>(), mins.iter().sum::<i32>());
         let yd = f32::from_le_bytes(bx.d);
         sumf += yd * f16_le(bw.d) * sumi as f32 - yd * f16_le(bw.dmin) * summ as f32;
     }
