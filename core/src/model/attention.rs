@@ -10,6 +10,7 @@
 //!   step): `Kernel::FlashRow`; larger micro-batches take the tiled kernel (f32 Q and an f32
 //!   accumulator), approximated by `Kernel::FlashTiled`.
 
+use crate::backend::cpu::fma_fn;
 use crate::backend::cpu::ops::{
     axpy, dot_f16_ggml, dot_f32, expf_ggml, scale_inplace, softmax_inplace,
 };
@@ -220,97 +221,67 @@ fn head_flash_row(
     }
 }
 
-/// ggml's tiled CPU flash attention for one query row, in its exact operation order: f32 Q;
-/// keys in 64-cell tiles; each score a chain of fused multiply-adds over the head dimension;
-/// per tile, the running max and sum rescaled by libm `exp`, probabilities from
-/// [`expf_ggml`] summed in 8-lane groups into f64; V accumulated in f32 by fused
-/// multiply-adds over the tile's keys in order; the result scaled by `1/sum`.
-fn head_flash_tiled(
-    kv: &KvView<'_>,
-    sh: AttnShape,
-    kvh: usize,
-    q: &[f32],
-    range: std::ops::Range<usize>,
-    out: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::quant::has_avx2() {
-        // SAFETY: has_avx2() checked at run time that the CPU has avx2 and fma, the only
-        // features the callee is compiled with.
-        return unsafe { head_flash_tiled_fma(kv, sh, kvh, q, range, out) };
-    }
-    head_flash_tiled_body(kv, sh, kvh, q, range, out)
-}
-
-/// The same kernel compiled with FMA, so its `mul_add`s are single instructions.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn head_flash_tiled_fma(
-    kv: &KvView<'_>,
-    sh: AttnShape,
-    kvh: usize,
-    q: &[f32],
-    range: std::ops::Range<usize>,
-    out: &mut [f32],
-) {
-    head_flash_tiled_body(kv, sh, kvh, q, range, out)
-}
-
-#[inline(always)]
-fn head_flash_tiled_body(
-    kv: &KvView<'_>,
-    sh: AttnShape,
-    kvh: usize,
-    q: &[f32],
-    range: std::ops::Range<usize>,
-    out: &mut [f32],
-) {
-    let mut acc = [0.0f32; MAX_HEAD_DIM];
-    let acc = &mut acc[..sh.head_dim_v];
-    let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
-    let mut row = [0.0f32; MAX_HEAD_DIM];
-    let first = range.start / FLASH_KV_TILE * FLASH_KV_TILE;
-    for t0 in (first..range.end).step_by(FLASH_KV_TILE) {
-        let mut p = [f32::NEG_INFINITY; FLASH_KV_TILE];
-        let visible = range.start.max(t0)..range.end.min(t0 + FLASH_KV_TILE);
-        for j in visible.clone() {
-            let k = &mut row[..sh.head_dim];
-            kv.k_into(j, kvh, k);
-            let mut d = 0.0f32;
-            for (&a, &b) in q.iter().zip(k.iter()) {
-                d = a.mul_add(b, d);
+fma_fn! {
+    /// ggml's tiled CPU flash attention for one query row, in its exact operation order: f32 Q;
+    /// keys in 64-cell tiles; each score a chain of fused multiply-adds over the head dimension;
+    /// per tile, the running max and sum rescaled by libm `exp`, probabilities from
+    /// [`expf_ggml`] summed in 8-lane groups into f64; V accumulated in f32 by fused
+    /// multiply-adds over the tile's keys in order; the result scaled by `1/sum`.
+    fn head_flash_tiled(
+        kv: &KvView<'_>,
+        sh: AttnShape,
+        kvh: usize,
+        q: &[f32],
+        range: std::ops::Range<usize>,
+        out: &mut [f32],
+    ) {
+        let mut acc = [0.0f32; MAX_HEAD_DIM];
+        let acc = &mut acc[..sh.head_dim_v];
+        let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
+        let mut row = [0.0f32; MAX_HEAD_DIM];
+        let first = range.start / FLASH_KV_TILE * FLASH_KV_TILE;
+        for t0 in (first..range.end).step_by(FLASH_KV_TILE) {
+            let mut p = [f32::NEG_INFINITY; FLASH_KV_TILE];
+            let visible = range.start.max(t0)..range.end.min(t0 + FLASH_KV_TILE);
+            for j in visible.clone() {
+                let k = &mut row[..sh.head_dim];
+                kv.k_into(j, kvh, k);
+                let mut d = 0.0f32;
+                for (&a, &b) in q.iter().zip(k.iter()) {
+                    d = a.mul_add(b, d);
+                }
+                p[j - t0] = d * sh.scale;
             }
-            p[j - t0] = d * sh.scale;
-        }
-        let tile_max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let new_max = max.max(tile_max);
-        if new_max > max {
-            let ms = (max - new_max).exp();
-            scale_inplace(acc, ms);
-            sum *= ms;
-        }
-        max = new_max;
-        let mut tile_sum = 0.0f64;
-        for g in p.chunks_exact_mut(8) {
-            for v in g.iter_mut() {
-                *v = expf_ggml(*v - max);
+            let tile_max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let new_max = max.max(tile_max);
+            if new_max > max {
+                let ms = (max - new_max).exp();
+                scale_inplace(acc, ms);
+                sum *= ms;
             }
-            let h = [g[4] + g[0], g[5] + g[1], g[6] + g[2], g[7] + g[3]];
-            tile_sum += ((h[0] + h[2]) + (h[1] + h[3])) as f64;
-        }
-        sum = (sum as f64 + tile_sum) as f32;
-        for j in visible {
-            let v = &mut row[..sh.head_dim_v];
-            kv.v_into(j, kvh, v);
-            let pj = p[j - t0];
-            for (a, &b) in acc.iter_mut().zip(v.iter()) {
-                *a = pj.mul_add(b, *a);
+            max = new_max;
+            let mut tile_sum = 0.0f64;
+            for g in p.chunks_exact_mut(8) {
+                for v in g.iter_mut() {
+                    *v = expf_ggml(*v - max);
+                }
+                let h = [g[4] + g[0], g[5] + g[1], g[6] + g[2], g[7] + g[3]];
+                tile_sum += ((h[0] + h[2]) + (h[1] + h[3])) as f64;
+            }
+            sum = (sum as f64 + tile_sum) as f32;
+            for j in visible {
+                let v = &mut row[..sh.head_dim_v];
+                kv.v_into(j, kvh, v);
+                let pj = p[j - t0];
+                for (a, &b) in acc.iter_mut().zip(v.iter()) {
+                    *a = pj.mul_add(b, *a);
+                }
             }
         }
-    }
-    let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
-    for (o, a) in out.iter_mut().zip(acc.iter()) {
-        *o = a * inv;
+        let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
+        for (o, a) in out.iter_mut().zip(acc.iter()) {
+            *o = a * inv;
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Element-wise and row-wise ops of a transformer forward pass, on f32 rows.
 
+use super::fma_fn;
+
 /// `1 / sqrt(mean(x²) + eps)` as ggml computes it: squares in f32, summed in f64.
 #[inline]
 fn rms_scale(x: &[f32], eps: f32) -> f32 {
@@ -31,33 +33,17 @@ pub fn scale_inplace(x: &mut [f32], s: f32) {
     }
 }
 
-/// `gate = silu(gate) * up` (SwiGLU), as ggml's x86 kernel: [`expf_ggml`] on whole groups
-/// of 8, libm `exp` on the tail.
-pub fn silu_mul_inplace(gate: &mut [f32], up: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::quant::has_avx2() {
-        // SAFETY: has_avx2() checked at run time that the CPU has avx2 and fma, the only
-        // features the callee is compiled with.
-        return unsafe { silu_mul_fma(gate, up) };
-    }
-    silu_mul_body(gate, up)
-}
-
-/// [`silu_mul_body`] compiled with FMA, so `expf_ggml`'s `mul_add`s are single instructions.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn silu_mul_fma(gate: &mut [f32], up: &[f32]) {
-    silu_mul_body(gate, up)
-}
-
-#[inline(always)]
-fn silu_mul_body(gate: &mut [f32], up: &[f32]) {
-    let body = gate.len().min(up.len()) & !7;
-    for (g, &u) in gate[..body].iter_mut().zip(&up[..body]) {
-        *g = *g / (1.0 + expf_ggml(0.0 - *g)) * u;
-    }
-    for (g, &u) in gate[body..].iter_mut().zip(&up[body..]) {
-        *g = *g / (1.0 + (-*g).exp()) * u;
+fma_fn! {
+    /// `gate = silu(gate) * up` (SwiGLU), as ggml's x86 kernel: [`expf_ggml`] on whole groups
+    /// of 8, libm `exp` on the tail.
+    pub fn silu_mul_inplace(gate: &mut [f32], up: &[f32]) {
+        let body = gate.len().min(up.len()) & !7;
+        for (g, &u) in gate[..body].iter_mut().zip(&up[..body]) {
+            *g = *g / (1.0 + expf_ggml(0.0 - *g)) * u;
+        }
+        for (g, &u) in gate[body..].iter_mut().zip(&up[body..]) {
+            *g = *g / (1.0 + (-*g).exp()) * u;
+        }
     }
 }
 
