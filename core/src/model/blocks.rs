@@ -33,24 +33,16 @@ pub fn qkv(f: &mut Forward<'_>, l: &LayerWeights, n: usize) {
     matmul(f.pool, f.file, &l.wv, &b.cur, &mut b.v, n, &mut b.mm);
 }
 
-/// Rotates the heads of every row of Q and K for positions `pos0..pos0+n`.
+/// Rotates the heads of every row of Q and K for positions `pos0..pos0+n` (angles computed
+/// once per position, shared by Q and K).
 pub fn rope_qk(f: &mut Forward<'_>, rope: &Rope, pos0: usize, n: usize) {
     let hp = f.hp;
     let b = &mut *f.buf;
     let (wq, wk) = (hp.n_embd_q(), hp.n_embd_k());
     for t in 0..n {
-        rope.apply(
-            &mut b.q[t * wq..(t + 1) * wq],
-            hp.head_dim,
-            pos0 + t,
-            &mut b.cos_sin,
-        );
-        rope.apply(
-            &mut b.k[t * wk..(t + 1) * wk],
-            hp.head_dim,
-            pos0 + t,
-            &mut b.cos_sin,
-        );
+        rope.angles(pos0 + t, &mut b.cos_sin);
+        rope.rotate(&mut b.q[t * wq..(t + 1) * wq], hp.head_dim, &b.cos_sin);
+        rope.rotate(&mut b.k[t * wk..(t + 1) * wk], hp.head_dim, &b.cos_sin);
     }
 }
 

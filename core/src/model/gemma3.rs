@@ -12,7 +12,9 @@
 //! adds it), so the plain RMSNorm applies.
 
 use super::attention::AttnShape;
-use super::blocks::{attend, attn_output, ffn, norm_into_cur, qkv, residual, FfnActivation};
+use super::blocks::{
+    attend, attn_output, ffn, norm_into_cur, qkv, residual, rope_qk, FfnActivation,
+};
 use super::rope::{Rope, RopeStyle};
 use super::weights::LayerWeights;
 use super::{Forward, HParams};
@@ -96,10 +98,10 @@ fn is_global(il: usize) -> bool {
 pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usize) {
     let n = tokens.len();
     let hp = f.hp;
-    let (n_embd, hd) = (hp.n_embd, hp.head_dim);
+    let n_embd = hp.n_embd;
     f.embed(tokens); //                                                   x: [n, n_embd]
     scale_inplace(&mut f.buf.x[..n * n_embd], p.embd_scale);
-    Forward::cb(&mut f.trace, 0, "inp_scaled", &f.buf.x);
+    Forward::cb(&mut f.trace, usize::MAX, "inp_scaled", &f.buf.x);
     for (il, l) in f.layers.iter().enumerate() {
         let (rope, shape) = if is_global(il) {
             (&p.rope_global, p.attn_global)
@@ -111,28 +113,14 @@ pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usi
         qkv(f, l, n); //                                                  Qcur, Kcur, Vcur
         Forward::cb(&mut f.trace, il, "Vcur", &f.buf.v);
         let b = &mut *f.buf;
-        // Per-head RMSNorm of Q and K                    q: [n, n_head, hd]  k: [n, n_head_kv, hd]
+        // Per-head RMSNorm of Q and K          q: [n, n_head, head_dim]  k: [n, n_head_kv, head_dim]
         if let (Some(qn), Some(kn)) = (&l.attn_q_norm, &l.attn_k_norm) {
             rms_norm_rows_inplace(&mut b.q[..n * hp.n_embd_q()], qn, hp.rms_eps);
             rms_norm_rows_inplace(&mut b.k[..n * hp.n_embd_k()], kn, hp.rms_eps);
         }
         Forward::cb(&mut f.trace, il, "Qcur_normed", &f.buf.q);
         Forward::cb(&mut f.trace, il, "Kcur_normed", &f.buf.k);
-        let b = &mut *f.buf;
-        for t in 0..n {
-            rope.apply(
-                &mut b.q[t * hp.n_embd_q()..(t + 1) * hp.n_embd_q()],
-                hd,
-                pos0 + t,
-                &mut b.cos_sin,
-            );
-            rope.apply(
-                &mut b.k[t * hp.n_embd_k()..(t + 1) * hp.n_embd_k()],
-                hd,
-                pos0 + t,
-                &mut b.cos_sin,
-            );
-        }
+        rope_qk(f, rope, pos0, n);
         Forward::cb(&mut f.trace, il, "Kcur", &f.buf.k);
         scale_inplace(&mut f.buf.q[..n * hp.n_embd_q()], p.q_scale);
         Forward::cb(&mut f.trace, il, "Qcur", &f.buf.q);

@@ -179,8 +179,9 @@ pub enum Logits {
     All,
 }
 
-/// A debug hook that sees every named intermediate: `(layer, label, tensor)`. Labels are
-/// llama.cpp's `cb()` names so dumps line up with its.
+/// A debug hook that sees every named intermediate: `(layer, label, tensor)`, with layer
+/// `usize::MAX` for tensors outside the blocks. Labels are llama.cpp's `cb()` names so dumps
+/// line up with its.
 pub type TraceFn = dyn FnMut(usize, &str, &[f32]) + Send;
 
 /// Scratch buffers of one forward pass; grown to the batch size once, then reused.

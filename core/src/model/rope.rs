@@ -1,6 +1,8 @@
 //! Rotary position embedding. Two pairings, as ggml's rope modes: `Norm` rotates adjacent
 //! pairs (x[2i], x[2i+1]) (llama), `Neox` rotates (x[i], x[i + n_rot/2]) (gemma, qwen, ...).
 
+use crate::backend::cpu::fma_fn;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RopeStyle {
     Norm,
@@ -33,13 +35,12 @@ impl Rope {
         self
     }
 
-    /// Rotates every head of `x` ([n_heads, head_dim]) for position `pos`; `cos_sin` is a
-    /// scratch of n_rot floats.
+    /// The `(cos, sin)` of the n_rot/2 angles for position `pos`, into `cos_sin`.
     ///
-    /// The angles and the rotation follow ggml's f32 operation order exactly (θ by repeated
-    /// multiplication, the first product of each output fused): rotated Q and K then match
-    /// llama.cpp bit for bit, which keeps near-tie tokens on llama.cpp's side.
-    pub fn apply(&self, x: &mut [f32], head_dim: usize, pos: usize, cos_sin: &mut Vec<(f32, f32)>) {
+    /// Angles and rotation follow ggml's f32 operation order exactly (θ by repeated
+    /// multiplication, the first product of each rotated output fused): rotated Q and K then
+    /// match llama.cpp bit for bit, which keeps near-tie tokens on llama.cpp's side.
+    pub fn angles(&self, pos: usize, cos_sin: &mut Vec<(f32, f32)>) {
         cos_sin.clear();
         let mut theta = pos as f32;
         for _ in 0..self.n_rot / 2 {
@@ -47,10 +48,20 @@ impl Rope {
             cos_sin.push((t.cos(), t.sin()));
             theta *= self.theta_scale;
         }
-        let half = self.n_rot / 2;
+    }
+
+    /// Rotates every head of `x` ([n_heads, head_dim]) by angles from [`Rope::angles`].
+    pub fn rotate(&self, x: &mut [f32], head_dim: usize, cos_sin: &[(f32, f32)]) {
+        rotate_heads(self.style, x, head_dim, cos_sin);
+    }
+}
+
+fma_fn! {
+    fn rotate_heads(style: RopeStyle, x: &mut [f32], head_dim: usize, cos_sin: &[(f32, f32)]) {
+        let half = cos_sin.len();
         for head in x.chunks_exact_mut(head_dim) {
             for (i, &(c, s)) in cos_sin.iter().enumerate() {
-                let (a, b) = match self.style {
+                let (a, b) = match style {
                     RopeStyle::Norm => (2 * i, 2 * i + 1),
                     RopeStyle::Neox => (i, i + half),
                 };
@@ -72,9 +83,11 @@ mod tests {
         let orig: Vec<f32> = (0..16).map(|i| i as f32 - 7.5).collect();
         let mut x = orig.clone();
         let mut cs = Vec::new();
-        rope.apply(&mut x, 8, 0, &mut cs);
+        rope.angles(0, &mut cs);
+        rope.rotate(&mut x, 8, &cs);
         assert_eq!(x, orig);
-        rope.apply(&mut x, 8, 123, &mut cs);
+        rope.angles(123, &mut cs);
+        rope.rotate(&mut x, 8, &cs);
         let n0: f32 = orig.iter().map(|v| v * v).sum();
         let n1: f32 = x.iter().map(|v| v * v).sum();
         assert!((n0 - n1).abs() < 1e-3 * n0);
