@@ -7,8 +7,11 @@
 //!   f16 dot type of K and V: `Kernel::MulMat`;
 //! - with flash attention (llama.cpp's "auto" default on CPU), micro-batches of fewer than 64
 //!   rows take the one-row kernel (f16 Q, online softmax, an f16 V accumulator rounded at every
-//!   step): `Kernel::FlashRow`; larger micro-batches take the tiled kernel (f32 Q and an f32
-//!   accumulator), approximated by `Kernel::FlashTiled`.
+//!   step): `Kernel::FlashRow`; larger micro-batches take the tiled kernel (f32 Q, 64-key
+//!   tiles, an f32 accumulator): `Kernel::FlashTiled`.
+//!
+//! The flash kernels follow ggml's x86 operation order exactly (bit-identical results); the
+//! mul_mat path reproduces its roundings but not its summation order.
 
 use crate::backend::cpu::fma_fn;
 use crate::backend::cpu::ops::{
@@ -144,15 +147,15 @@ pub fn attention(
             match kernel {
                 Kernel::FlashRow => head_flash_row(&kv, sh, kvh, qh, lo..p + 1, o),
                 Kernel::FlashTiled => head_flash_tiled(&kv, sh, kvh, qh, lo..p + 1, o),
-                Kernel::MulMat => head(&kv, sh, kvh, qh, lo..p + 1, s, o, true),
+                Kernel::MulMat => head_mul_mat(&kv, sh, kvh, qh, lo..p + 1, s, o),
             }
         }
     });
 }
 
-/// softmax(scale · q·Kⱼ) · Vⱼ over positions `range`, probabilities optionally rounded to f16.
-#[allow(clippy::too_many_arguments)]
-fn head(
+/// softmax(scale · q·Kⱼ) · Vⱼ over positions `range`, probabilities rounded to f16 (ggml's
+/// mul_mat path).
+fn head_mul_mat(
     kv: &KvView<'_>,
     sh: AttnShape,
     kvh: usize,
@@ -160,7 +163,6 @@ fn head(
     range: std::ops::Range<usize>,
     scores: &mut [f32],
     out: &mut [f32],
-    round_probs: bool,
 ) {
     let mut row = [0.0f32; MAX_HEAD_DIM];
     let s = &mut scores[..range.len()];
@@ -170,9 +172,7 @@ fn head(
         *sj = dot_f32(q, k) * sh.scale;
     }
     softmax_inplace(s);
-    if round_probs {
-        round_f16_inplace(s);
-    }
+    round_f16_inplace(s);
     out.fill(0.0);
     for (j, &sj) in range.zip(s.iter()) {
         let v = &mut row[..sh.head_dim_v];
@@ -292,57 +292,67 @@ mod tests {
     /// Agrees with an f64 reference attention to f16 precision (GQA, sliding window).
     #[test]
     fn attention_kernels_match_f64_reference() {
-        let sh = AttnShape {
-            n_head: 4,
-            n_head_kv: 2,
-            head_dim: 8,
-            head_dim_v: 8,
-            scale: 0.35,
-            window: Some(5),
-        };
-        let n = 9;
-        let val = |i: usize| (i as f32 * 0.37).sin() * 2.0;
-        let q: Vec<f32> = (0..n * 32).map(|i| val(i + 1)).collect();
-        let k: Vec<f32> = (0..n * 16).map(|i| val(i * 3 + 7)).collect();
-        let v: Vec<f32> = (0..n * 16).map(|i| val(i * 5 + 11)).collect();
-        let pool = ThreadPool::new(2);
-        // n = 9 rows: both the mul_mat and the one-row flash kernel.
-        for flash in [false, true] {
-            let (mut ck, mut cv, mut out, mut sc) = (
-                vec![f16::ZERO; n * 16],
-                vec![f16::ZERO; n * 16],
-                vec![0.0; n * 32],
-                Vec::new(),
-            );
-            attention(
-                &pool, flash, sh, &q, &k, &v, &mut ck, &mut cv, 0, n, &mut out, &mut sc,
-            );
-            for t in 0..n {
-                for h in 0..4 {
-                    let kvh = h / 2;
-                    let lo = (t + 1).saturating_sub(5);
-                    let s: Vec<f64> = (lo..=t)
-                        .map(|j| {
-                            (0..8)
-                                .map(|d| {
-                                    q[t * 32 + h * 8 + d] as f64 * k[j * 16 + kvh * 8 + d] as f64
-                                })
-                                .sum::<f64>()
-                                * 0.35
-                        })
-                        .collect();
-                    let m = s.iter().cloned().fold(f64::MIN, f64::max);
-                    let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
-                    for d in 0..8 {
-                        let want: f64 = (lo..=t)
-                            .zip(&s)
-                            .map(|(j, x)| (x - m).exp() / z * v[j * 16 + kvh * 8 + d] as f64)
-                            .sum();
-                        let got = out[t * 32 + h * 8 + d] as f64;
-                        assert!(
-                            (got - want).abs() < 2e-2,
-                            "flash {flash} t{t} h{h} d{d}: {got} vs {want}"
-                        );
+        // The reference reads K and V as the f16 cache holds them.
+        let f16r = |x: f32| f16::from_f32(x).to_f32() as f64;
+        // 9 rows: the mul_mat and one-row flash kernels; 150 rows with a 100-key window:
+        // the tiled flash kernel across several 64-cell tiles, some partly masked.
+        for (n, window) in [(9usize, 5usize), (150, 100)] {
+            let sh = AttnShape {
+                n_head: 4,
+                n_head_kv: 2,
+                head_dim: 8,
+                head_dim_v: 8,
+                scale: 0.35,
+                window: Some(window),
+            };
+            let val = |i: usize| (i as f32 * 0.37).sin() * 2.0;
+            let q: Vec<f32> = (0..n * 32).map(|i| val(i + 1)).collect();
+            let k: Vec<f32> = (0..n * 16).map(|i| val(i * 3 + 7)).collect();
+            let v: Vec<f32> = (0..n * 16).map(|i| val(i * 5 + 11)).collect();
+            let pool = ThreadPool::new(2);
+            for flash in [false, true] {
+                // The tiled kernel keeps Q and its accumulator in f32; the others round to f16.
+                let tol = if flash && n >= FLASH_TILED_MIN_ROWS {
+                    1e-5
+                } else {
+                    2e-2
+                };
+                let (mut ck, mut cv, mut out, mut sc) = (
+                    vec![f16::ZERO; n * 16],
+                    vec![f16::ZERO; n * 16],
+                    vec![0.0; n * 32],
+                    Vec::new(),
+                );
+                attention(
+                    &pool, flash, sh, &q, &k, &v, &mut ck, &mut cv, 0, n, &mut out, &mut sc,
+                );
+                for t in 0..n {
+                    for h in 0..4 {
+                        let kvh = h / 2;
+                        let lo = (t + 1).saturating_sub(window);
+                        let s: Vec<f64> = (lo..=t)
+                            .map(|j| {
+                                (0..8)
+                                    .map(|d| {
+                                        q[t * 32 + h * 8 + d] as f64 * f16r(k[j * 16 + kvh * 8 + d])
+                                    })
+                                    .sum::<f64>()
+                                    * 0.35
+                            })
+                            .collect();
+                        let m = s.iter().cloned().fold(f64::MIN, f64::max);
+                        let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
+                        for d in 0..8 {
+                            let want: f64 = (lo..=t)
+                                .zip(&s)
+                                .map(|(j, x)| (x - m).exp() / z * f16r(v[j * 16 + kvh * 8 + d]))
+                                .sum();
+                            let got = out[t * 32 + h * 8 + d] as f64;
+                            assert!(
+                                (got - want).abs() < tol,
+                                "n {n} flash {flash} t{t} h{h} d{d}: {got} vs {want}"
+                            );
+                        }
                     }
                 }
             }
