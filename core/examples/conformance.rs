@@ -332,21 +332,15 @@ fn perplexity(model: &Arc<Model>, flash: bool, ids: &[u32]) -> Result<f64, Strin
     let mut s = Session::new(model.clone(), ids.len()).map_err(|e| e.to_string())?;
     s.set_flash_attention(flash);
     let mut nll = 0.0f64;
-    let mut per_token = Vec::new();
     let mut pos = 0;
     // Micro-batches of llama.cpp's default size; the KV cache carries the context across them.
     for chunk in ids[..ids.len() - 1].chunks(UBATCH) {
         let logits = s.eval(chunk, Logits::All).map_err(|e| e.to_string())?;
         for (i, row) in logits.chunks_exact(n_vocab).enumerate() {
             let target = ids[pos + i + 1] as usize;
-            let ls = log_softmax(row)[target];
-            nll -= ls;
-            per_token.push(-ls);
+            nll -= log_softmax(row)[target];
         }
         pos += chunk.len();
-    }
-    if let Ok(path) = std::env::var("WC_DUMP_NLL") {
-        let _ = std::fs::write(path, serde_json::to_string(&per_token).unwrap_or_default());
     }
     Ok((nll / (ids.len() - 1) as f64).exp())
 }

@@ -64,9 +64,10 @@ fn main() -> Result<(), String> {
                 rec.extend_from_slice(&v.to_le_bytes());
             }
             let _ = file.write_all(&rec);
-            let _ = file.flush();
         },
     )));
     s.eval(&ids, Logits::Last).map_err(|e| e.to_string())?;
+    // Dropping the session drops the hook and its BufWriter, which flushes.
+    drop(s);
     Ok(())
 }
