@@ -116,68 +116,74 @@ fn load_i8x32(q: &[i8; 32]) -> __m256i {
 // Quantized dots. Each keeps ggml's x86 accumulation order (one 8-lane accumulator, block
 // scale products and scalar min terms fused the same way), so near-tie tokens fall as in llama.cpp.
 
+/// The float part shared by the 32-value block dots: `acc += d · lanes` over the blocks
+/// with one 8-lane accumulator, then ggml's horizontal sum. `block` gives each pair's combined
+/// scale and its 8 exact integer lane sums as f32. Always inlined into its AVX2 callers (a
+/// `target_feature` fn cannot be `inline(always)`, and a plain call would cost the hot loop).
+#[inline(always)]
+fn fold_blocks<W, X>(w: &[W], x: &[X], mut block: impl FnMut(&W, &X) -> (f32, __m256)) -> f32 {
+    // SAFETY: only called from the `avx2,fma,f16c` dot kernels below, which the dispatch runs
+    // after has_avx2() confirmed those features; these intrinsics need no more.
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        for (bw, bx) in w.iter().zip(x) {
+            let (d, lanes) = block(bw, bx);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), lanes, acc);
+        }
+        hsum_ps(acc)
+    }
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
     let eight = _mm256_set1_epi8(8);
-    for (bw, bx) in w.iter().zip(x) {
-        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
+    fold_blocks(w, x, |bw, bx| {
         let qw = _mm256_sub_epi8(unpack_nibbles(&bw.qs), eight);
-        acc = _mm256_fmadd_ps(d, mul_sum_i8(qw, load_i8x32(&bx.qs)), acc);
-    }
-    hsum_ps(acc)
+        (f16x(bw.d) * f16x(bx.d), mul_sum_i8(qw, load_i8x32(&bx.qs)))
+    })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
     let mut summs = 0.0f32;
-    for (bw, bx) in w.iter().zip(x) {
+    let sum = fold_blocks(w, x, |bw, bx| {
         summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
-        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
         let xy = mul_sum_us8(unpack_nibbles(&bw.qs), load_i8x32(&bx.qs));
-        acc = _mm256_fmadd_ps(d, xy, acc);
-    }
-    hsum_ps(acc) + summs
+        (f16x(bw.d) * f16x(bx.d), xy)
+    });
+    sum + summs
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
     let f0 = _mm256_set1_epi8(0xf0u8 as i8);
-    for (bw, bx) in w.iter().zip(x) {
-        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
+    fold_blocks(w, x, |bw, bx| {
         // (nibble | bit4 << 4) - 16 == nibble when bit4 is set, nibble | 0xf0 (as i8) when not.
         let hi = _mm256_andnot_si256(bytes_from_bits_32(u32::from_le_bytes(bw.qh)), f0);
         let qw = _mm256_or_si256(unpack_nibbles(&bw.qs), hi);
-        acc = _mm256_fmadd_ps(d, mul_sum_i8(qw, load_i8x32(&bx.qs)), acc);
-    }
-    hsum_ps(acc)
+        (f16x(bw.d) * f16x(bx.d), mul_sum_i8(qw, load_i8x32(&bx.qs)))
+    })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q5_1_q8_1(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
     let mut summs = 0.0f32;
     let bit4 = _mm256_set1_epi8(0x10);
-    for (bw, bx) in w.iter().zip(x) {
+    let sum = fold_blocks(w, x, |bw, bx| {
         summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
-        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
         let hi = _mm256_and_si256(bytes_from_bits_32(u32::from_le_bytes(bw.qh)), bit4);
         let qw = _mm256_or_si256(unpack_nibbles(&bw.qs), hi);
-        acc = _mm256_fmadd_ps(d, mul_sum_us8(qw, load_i8x32(&bx.qs)), acc);
-    }
-    hsum_ps(acc) + summs
+        (f16x(bw.d) * f16x(bx.d), mul_sum_us8(qw, load_i8x32(&bx.qs)))
+    });
+    sum + summs
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
-    for (bw, bx) in w.iter().zip(x) {
-        let d = _mm256_set1_ps(f16x(bw.d) * f16x(bx.d));
-        acc = _mm256_fmadd_ps(d, mul_sum_i8(load_i8x32(&bw.qs), load_i8x32(&bx.qs)), acc);
-    }
-    hsum_ps(acc)
+    fold_blocks(w, x, |bw, bx| {
+        let lanes = mul_sum_i8(load_i8x32(&bw.qs), load_i8x32(&bx.qs));
+        (f16x(bw.d) * f16x(bx.d), lanes)
+    })
 }
 
 #[inline]
