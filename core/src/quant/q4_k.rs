@@ -83,6 +83,42 @@ pub(super) fn super_scales_k(sc: &[f32; 8], mn: &[f32; 8]) -> (f32, f32, [u8; 8]
     (max_sc / 63.0, max_mn / 63.0, ls, lm)
 }
 
+/// What the min/max K-quantizers of Q4_K and Q5_K share: per super-block of `x`, the f16 `d`
+/// and `dmin`, the packed 6-bit sub-block scales and mins, and every value's level in
+/// `0..=max_q`, rounded against the stored (f16) scales.
+pub(super) struct LevelsK {
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+    pub scales: [u8; K_SCALE_SIZE],
+    pub q: [u8; QK_K],
+}
+
+pub(super) fn quantize_levels_k(x: &[f32], max_q: u8) -> LevelsK {
+    let (mut sc, mut mn) = ([0f32; 8], [0f32; 8]);
+    for (j, xs) in x.chunks_exact(32).enumerate() {
+        (sc[j], mn[j]) = sub_scale_min(xs, max_q as f32);
+    }
+    let (d, dmin, ls, lm) = super_scales_k(&sc, &mn);
+    let (d_le, dmin_le) = (f16_le_from(d), f16_le_from(dmin));
+    let (d, dmin) = (f16_le(d_le), f16_le(dmin_le));
+    let mut q = [0u8; QK_K];
+    for (j, (xs, qs)) in x.chunks_exact(32).zip(q.chunks_exact_mut(32)).enumerate() {
+        let (ds, ms) = (d * ls[j] as f32, dmin * lm[j] as f32);
+        if ds == 0.0 {
+            continue;
+        }
+        for (qv, &v) in qs.iter_mut().zip(xs) {
+            *qv = (((v + ms) / ds).round_ties_even() as i32).clamp(0, max_q as i32) as u8;
+        }
+    }
+    LevelsK {
+        d: d_le,
+        dmin: dmin_le,
+        scales: pack_scales_mins_k4(&ls, &lm),
+        q,
+    }
+}
+
 /// Simple min/max reference quantizer (weights, synthetic models and tests). It produces
 /// valid Q4_K blocks with ggml's layout but does not run llama.cpp's `make_qkx2_quants`
 /// error search, so its bytes are not identical to llama.cpp's `quantize_row_q4_K_ref`.
@@ -90,25 +126,8 @@ pub fn quantize_row_q4_k(src: &[f32], dst: &mut [u8]) {
     debug_assert_eq!(src.len() % QK_K, 0);
     debug_assert_eq!(dst.len(), src.len() / QK_K * 144);
     for (x, b) in src.chunks_exact(QK_K).zip(as_blocks_mut::<BlockQ4K>(dst)) {
-        let (mut sc, mut mn) = ([0f32; 8], [0f32; 8]);
-        for (j, xs) in x.chunks_exact(32).enumerate() {
-            (sc[j], mn[j]) = sub_scale_min(xs, 15.0);
-        }
-        let (d, dmin, ls, lm) = super_scales_k(&sc, &mn);
-        b.d = f16_le_from(d);
-        b.dmin = f16_le_from(dmin);
-        b.scales = pack_scales_mins_k4(&ls, &lm);
-        let (d, dmin) = (f16_le(b.d), f16_le(b.dmin));
-        let mut q = [0u8; QK_K];
-        for (j, (xs, qs)) in x.chunks_exact(32).zip(q.chunks_exact_mut(32)).enumerate() {
-            let (ds, ms) = (d * ls[j] as f32, dmin * lm[j] as f32);
-            if ds == 0.0 {
-                continue;
-            }
-            for (qv, &v) in qs.iter_mut().zip(xs) {
-                *qv = (((v + ms) / ds).round_ties_even() as i32).clamp(0, 15) as u8;
-            }
-        }
+        let LevelsK { d, dmin, scales, q } = quantize_levels_k(x, 15);
+        (b.d, b.dmin, b.scales) = (d, dmin, scales);
         for (j, out) in b.qs.chunks_exact_mut(32).enumerate() {
             for (l, o) in out.iter_mut().enumerate() {
                 *o = q[64 * j + l] | (q[64 * j + 32 + l] << 4);

@@ -5,10 +5,8 @@
 //! port of llama.cpp `ggml/src/ggml-quants.c` (`dequantize_row_q5_K`) and
 //! `ggml/src/ggml-cpu/quants.c` (`ggml_vec_dot_q5_K_q8_K_generic`).
 
-use super::blocks::{as_blocks, as_blocks_mut, f16_le, f16_le_from, BlockQ5K, BlockQ8K};
-use super::q4_k::{
-    dequantize_scale_min, pack_scales_mins_k4, scale_min_k4, sub_scale_min, super_scales_k,
-};
+use super::blocks::{as_blocks, as_blocks_mut, f16_le, BlockQ5K, BlockQ8K};
+use super::q4_k::{dequantize_scale_min, quantize_levels_k, scale_min_k4, LevelsK};
 use super::QK_K;
 
 /// Simple min/max reference quantizer, as `quantize_row_q4_k` with 5-bit values (valid Q5_K,
@@ -17,25 +15,8 @@ pub fn quantize_row_q5_k(src: &[f32], dst: &mut [u8]) {
     debug_assert_eq!(src.len() % QK_K, 0);
     debug_assert_eq!(dst.len(), src.len() / QK_K * 176);
     for (x, b) in src.chunks_exact(QK_K).zip(as_blocks_mut::<BlockQ5K>(dst)) {
-        let (mut sc, mut mn) = ([0f32; 8], [0f32; 8]);
-        for (j, xs) in x.chunks_exact(32).enumerate() {
-            (sc[j], mn[j]) = sub_scale_min(xs, 31.0);
-        }
-        let (d, dmin, ls, lm) = super_scales_k(&sc, &mn);
-        b.d = f16_le_from(d);
-        b.dmin = f16_le_from(dmin);
-        b.scales = pack_scales_mins_k4(&ls, &lm);
-        let (d, dmin) = (f16_le(b.d), f16_le(b.dmin));
-        let mut q = [0u8; QK_K];
-        for (j, (xs, qs)) in x.chunks_exact(32).zip(q.chunks_exact_mut(32)).enumerate() {
-            let (ds, ms) = (d * ls[j] as f32, dmin * lm[j] as f32);
-            if ds == 0.0 {
-                continue;
-            }
-            for (qv, &v) in qs.iter_mut().zip(xs) {
-                *qv = (((v + ms) / ds).round_ties_even() as i32).clamp(0, 31) as u8;
-            }
-        }
+        let LevelsK { d, dmin, scales, q } = quantize_levels_k(x, 31);
+        (b.d, b.dmin, b.scales) = (d, dmin, scales);
         b.qh = [0; QK_K / 8];
         for (j, out) in b.qs.chunks_exact_mut(32).enumerate() {
             for (l, o) in out.iter_mut().enumerate() {
