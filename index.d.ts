@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'ERR_DOWNLOAD_FAILED'
   | 'ERR_CHECKSUM_MISMATCH'
   | 'ERR_MODEL_IN_USE'
+  | 'ERR_STORAGE_QUOTA' // browser cache: storage quota exceeded, a write to OPFS/IndexedDB failed, or no usable storage
   // The package itself
   | 'ERR_ADDON_NOT_FOUND'
   | 'ERR_INTERNAL';
