@@ -79,6 +79,12 @@ pub enum Error {
 
     #[error("generation was cancelled")]
     Cancelled,
+
+    #[error("the model is {size} bytes, more than the {limit} bytes this build can hold in memory")]
+    ModelTooLarge { size: u64, limit: u64 },
+
+    #[error("internal error (a bug in wasm-chord): {0}")]
+    Internal(String),
 }
 
 /// Stable machine-readable error codes, shared with the JS API (`err.code`).
@@ -103,6 +109,8 @@ pub enum ErrorCode {
     InvalidArgument,
     Template,
     Aborted,
+    ModelTooLarge,
+    Internal,
 }
 
 impl ErrorCode {
@@ -127,6 +135,8 @@ impl ErrorCode {
             ErrorCode::InvalidArgument => "ERR_INVALID_ARGUMENT",
             ErrorCode::Template => "ERR_TEMPLATE",
             ErrorCode::Aborted => "ABORT_ERR",
+            ErrorCode::ModelTooLarge => "ERR_MODEL_TOO_LARGE",
+            ErrorCode::Internal => "ERR_INTERNAL",
         }
     }
 }
@@ -159,6 +169,8 @@ impl Error {
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             Error::Template(_) => ErrorCode::Template,
             Error::Cancelled => ErrorCode::Aborted,
+            Error::ModelTooLarge { .. } => ErrorCode::ModelTooLarge,
+            Error::Internal(_) => ErrorCode::Internal,
         }
     }
 }

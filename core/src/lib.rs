@@ -7,7 +7,8 @@
 //!     (matmuls through [`quant`] kernels and [`backend::cpu`] ops)
 //!   → logits → [`sample`] picks a token → [`tokenizer`] turns tokens into text.
 //! [`chat`] renders the file's chat template; [`generate`] drives prefill + decode with a
-//! cancel flag and stop rules. Every failure is an [`Error`] with a stable [`ErrorCode`].
+//! cancel flag and stop rules; [`engine`] is the facade the Node and wasm bindings call.
+//! Every failure is an [`Error`] with a stable [`ErrorCode`].
 
 // No panics on input: every failure is an `Error` (STYLE.md §3).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -15,6 +16,7 @@
 pub mod backend;
 pub mod bytes;
 pub mod chat;
+pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod gguf;

@@ -35,6 +35,14 @@ impl GgufFile {
     /// Parses header, metadata and tensor infos. Whole or nothing: any inconsistency is an
     /// `Err`, and nothing is allocated beyond what the file's bytes could hold.
     pub fn parse(bytes: &[u8]) -> Result<GgufFile> {
+        Self::parse_header(bytes, bytes.len() as u64)
+    }
+
+    /// Parses from `header`, the first bytes of a file of `file_len` bytes: enough for the
+    /// metadata and tensor infos ([`GgufFile::header_len`]); tensors are checked against
+    /// `file_len`. Used where the text half of a model is wanted without its weights.
+    pub fn parse_header(header: &[u8], file_len: u64) -> Result<GgufFile> {
+        let bytes = header;
         let mut r = Reader::new(bytes);
         let magic = r.take(4).map_err(|_| Error::BadMagic {
             found: first4(bytes),
@@ -110,12 +118,12 @@ impl GgufFile {
         }
 
         let data_offset = align_up(r.pos() as u64, alignment);
-        let data_len = (bytes.len() as u64).saturating_sub(data_offset);
-        if !tensors.is_empty() && data_offset > bytes.len() as u64 {
+        let data_len = file_len.saturating_sub(data_offset);
+        if !tensors.is_empty() && data_offset > file_len {
             return Err(Error::Truncated {
                 offset: r.pos() as u64,
                 needed: data_offset - r.pos() as u64,
-                len: bytes.len() as u64,
+                len: file_len,
             });
         }
         for t in &tensors {
@@ -141,6 +149,11 @@ impl GgufFile {
             key_index,
             tensor_index,
         })
+    }
+
+    /// Bytes before the tensor data: what [`GgufFile::parse_header`] needs.
+    pub fn header_len(&self) -> u64 {
+        self.data_offset
     }
 
     /// Metadata in file order.

@@ -147,6 +147,11 @@ impl Model {
     pub fn n_threads(&self) -> usize {
         self.pool.n_threads()
     }
+
+    /// The whole GGUF file the weights are read from.
+    pub fn file_bytes(&self) -> &[u8] {
+        self.bytes.as_bytes()
+    }
 }
 
 /// The tensors every block has, plus the optional extra norms some archs use.
