@@ -1,6 +1,7 @@
 // OpenAI-shaped chat completions over Model.chat(): the request and response objects of the
 // Chat Completions API, so code written against it (or its SDK types) runs on a local model.
-import { randomUUID } from 'node:crypto';
+// crypto.randomUUID is a global in Node >= 19 and in browsers (secure contexts).
+const randomUUID = () => globalThis.crypto.randomUUID();
 
 /** Maps OpenAI request fields onto GenerateOptions (unknown fields are ignored, as servers do). */
 export function generateOptionsOf(request) {

@@ -71,17 +71,17 @@ impl From<NodeError> for napi::Error<&'static str> {
     }
 }
 
-/// Runs `f`, turning a panic into `NodeError::Internal` so no unwind crosses napi.
+/// Runs `f`, turning a panic into `NodeError::Internal` so no unwind crosses napi (the core's
+/// entry points catch their own; this guards the addon's file handling around them).
 pub fn catch_panic<T>(f: impl FnOnce() -> Result<T, NodeError>) -> Result<T, NodeError> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into());
-            Err(NodeError::Internal(what))
-        }
+    let mut out = None;
+    let caught = wasm_chord_core::engine::catch_panic(|| {
+        out = Some(f());
+        Ok(())
+    });
+    match (caught, out) {
+        (Ok(()), Some(r)) => r,
+        (Err(e), _) => Err(NodeError::Core(e)),
+        (Ok(()), None) => Err(NodeError::Internal("no result".into())),
     }
 }

@@ -1,7 +1,7 @@
-//! wasm-chord's Node addon: the `#[napi]` surface only. Types are converted here; loading
-//! lives in `model.rs`, generation in `generate.rs`, error mapping in `error.rs`. The public
-//! JS API (`js/`, documented in `index.d.ts`) wraps these native classes. Calls into the core
-//! run inside `catch_panic` (here and in the tasks): no panic may cross napi.
+//! wasm-chord's Node addon: the `#[napi]` surface only. Everything it does is a call into the
+//! core facade (`wasm_chord_core::engine`); this crate converts types, memory-maps files,
+//! runs loads and steps on libuv worker threads (`model.rs`, `generate.rs`) and maps errors
+//! (`error.rs`). The public JS API (`js/`, documented in `index.d.ts`) wraps these classes.
 
 mod error;
 mod generate;
@@ -12,13 +12,11 @@ use std::sync::{Arc, Mutex};
 use napi::bindgen_prelude::{AsyncTask, Uint8Array};
 use napi_derive::napi;
 use wasm_chord_core::chat::ChatMessage;
-use wasm_chord_core::generate::GenerateOptions;
-use wasm_chord_core::model::LoadOptions;
-use wasm_chord_core::sample::SamplerParams;
+use wasm_chord_core::engine::{self, Engine, EngineOptions, GenerateParams, Generation, Prompt};
 
-use error::{catch_panic, NodeError};
-use generate::{GenState, Prompt, Request, StepTask};
-use model::{LoadTask, Loaded, Source};
+use error::NodeError;
+use generate::StepTask;
+use model::{LoadTask, Source};
 
 #[napi(object)]
 pub struct NativeLoadOptions {
@@ -28,20 +26,15 @@ pub struct NativeLoadOptions {
     pub context_size: Option<u32>,
 }
 
+/// `engine::ModelInfo` as a JS object.
 #[napi(object)]
 pub struct ModelInfo {
-    /// `general.architecture`: `llama`, `gemma3`.
     pub arch: String,
-    /// `general.name`
     pub name: Option<String>,
-    /// `general.file_type` as llama.cpp names it (`Q4_1`, `Q4_K_M`, ...).
     pub file_type: Option<String>,
-    /// Sum of all tensors' element counts.
     pub n_params: f64,
     pub tensor_count: u32,
-    /// `{arch}.context_length`: the training context.
     pub context_length: u32,
-    /// Positions each generation's KV cache holds.
     pub context_size: u32,
     pub vocab_size: u32,
     pub embedding_length: u32,
@@ -51,6 +44,27 @@ pub struct ModelInfo {
     pub threads: u32,
 }
 
+impl From<&engine::ModelInfo> for ModelInfo {
+    fn from(i: &engine::ModelInfo) -> Self {
+        ModelInfo {
+            arch: i.arch.clone(),
+            name: i.name.clone(),
+            file_type: i.file_type.clone(),
+            n_params: i.n_params,
+            tensor_count: i.tensor_count,
+            context_length: i.context_length,
+            context_size: i.context_size,
+            vocab_size: i.vocab_size,
+            embedding_length: i.embedding_length,
+            layer_count: i.layer_count,
+            head_count: i.head_count,
+            head_count_kv: i.head_count_kv,
+            threads: i.threads,
+        }
+    }
+}
+
+/// `engine::GenerateParams` as a JS object.
 #[napi(object)]
 pub struct NativeGenerateOptions {
     pub max_tokens: Option<u32>,
@@ -62,11 +76,28 @@ pub struct NativeGenerateOptions {
     pub frequency_penalty: Option<f64>,
     pub presence_penalty: Option<f64>,
     pub penalty_last_n: Option<u32>,
-    /// A non-negative integer (checked by the JS layer; at most 2^53).
     pub seed: Option<f64>,
     pub stop: Option<Vec<String>>,
-    /// Parse control-token text in a plain prompt (chat prompts always are).
     pub special: Option<bool>,
+}
+
+impl From<NativeGenerateOptions> for GenerateParams {
+    fn from(o: NativeGenerateOptions) -> Self {
+        GenerateParams {
+            max_tokens: o.max_tokens,
+            temperature: o.temperature,
+            top_k: o.top_k,
+            top_p: o.top_p,
+            min_p: o.min_p,
+            repeat_penalty: o.repeat_penalty,
+            frequency_penalty: o.frequency_penalty,
+            presence_penalty: o.presence_penalty,
+            penalty_last_n: o.penalty_last_n,
+            seed: o.seed,
+            stop: o.stop,
+            special: o.special,
+        }
+    }
 }
 
 #[napi(object)]
@@ -98,34 +129,33 @@ pub fn load_model_from_bytes(
 }
 
 fn load_task(source: Source, opts: Option<NativeLoadOptions>) -> AsyncTask<LoadTask> {
-    let opts = opts.unwrap_or(NativeLoadOptions {
+    let o = opts.unwrap_or(NativeLoadOptions {
         threads: None,
         context_size: None,
     });
     AsyncTask::new(LoadTask {
         source: Some(source),
-        opts: LoadOptions {
-            threads: opts.threads.unwrap_or(0) as usize,
-            ..LoadOptions::default()
+        opts: EngineOptions {
+            threads: o.threads.unwrap_or(0) as usize,
+            context_size: o.context_size.unwrap_or(0) as usize,
         },
-        context_size: opts.context_size.unwrap_or(0) as usize,
     })
 }
 
 #[napi]
 pub struct NativeModel {
-    loaded: Mutex<Option<Arc<Loaded>>>,
+    engine: Mutex<Option<Arc<Engine>>>,
 }
 
 impl NativeModel {
-    pub(crate) fn new(loaded: Arc<Loaded>) -> NativeModel {
+    pub(crate) fn new(engine: Arc<Engine>) -> NativeModel {
         NativeModel {
-            loaded: Mutex::new(Some(loaded)),
+            engine: Mutex::new(Some(engine)),
         }
     }
 
-    fn loaded(&self) -> Result<Arc<Loaded>, NodeError> {
-        self.loaded
+    fn engine(&self) -> Result<Arc<Engine>, NodeError> {
+        self.engine
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -134,86 +164,23 @@ impl NativeModel {
 
     fn start(
         &self,
-        prompt: Prompt,
+        prompt: impl FnOnce(&GenerateParams) -> Prompt,
         opts: Option<NativeGenerateOptions>,
     ) -> napi::Result<NativeGeneration, &'static str> {
-        let loaded = self.loaded()?;
-        let opts = generate_options(opts);
+        let engine = self.engine()?;
+        let params: GenerateParams = opts.map(Into::into).unwrap_or_default();
+        let generation = engine.start(prompt(&params), params.options());
         Ok(NativeGeneration {
-            state: Arc::new(GenState::new(Request {
-                loaded,
-                prompt: prompt_of(prompt, &opts.1),
-                n_ctx: 0,
-                opts: opts.0,
-            })),
+            generation: Arc::new(generation),
         })
     }
-}
-
-fn prompt_of(prompt: Prompt, special: &Option<bool>) -> Prompt {
-    match prompt {
-        Prompt::Text { text, .. } => Prompt::Text {
-            text,
-            special: special.unwrap_or(false),
-        },
-        chat => chat,
-    }
-}
-
-fn generate_options(opts: Option<NativeGenerateOptions>) -> (GenerateOptions, Option<bool>) {
-    let mut out = GenerateOptions::default();
-    let Some(o) = opts else {
-        return (out, None);
-    };
-    let s: &mut SamplerParams = &mut out.sampler;
-    if let Some(v) = o.max_tokens {
-        out.max_tokens = v as usize;
-    }
-    if let Some(v) = o.temperature {
-        s.temperature = v as f32;
-    }
-    if let Some(v) = o.top_k {
-        s.top_k = v;
-    }
-    if let Some(v) = o.top_p {
-        s.top_p = v as f32;
-    }
-    if let Some(v) = o.min_p {
-        s.min_p = v as f32;
-    }
-    if let Some(v) = o.repeat_penalty {
-        s.repeat_penalty = v as f32;
-    }
-    if let Some(v) = o.frequency_penalty {
-        s.frequency_penalty = v as f32;
-    }
-    if let Some(v) = o.presence_penalty {
-        s.presence_penalty = v as f32;
-    }
-    if let Some(v) = o.penalty_last_n {
-        s.penalty_last_n = v as usize;
-    }
-    if let Some(v) = o.seed {
-        s.seed = v as u64;
-    }
-    if let Some(v) = o.stop {
-        out.stop = v;
-    }
-    (out, o.special)
 }
 
 #[napi]
 impl NativeModel {
     #[napi(getter)]
     pub fn info(&self) -> napi::Result<ModelInfo, &'static str> {
-        let l = self.loaded()?;
-        let i = &l.info;
-        Ok(ModelInfo {
-            arch: i.arch.clone(),
-            name: i.name.clone(),
-            file_type: i.file_type.clone(),
-            ..*i
-        })
+        Ok(self.engine()?.info().into())
     }
 
     /// Token ids of `text` (no BOS); `special` parses control-token text into its ids.
@@ -223,16 +190,16 @@ impl NativeModel {
         text: String,
         special: Option<bool>,
     ) -> napi::Result<Vec<u32>, &'static str> {
-        let l = self.loaded()?;
-        Ok(catch_panic(|| {
-            Ok(l.model.tokenizer.encode(&text, special.unwrap_or(false)))
-        })?)
+        let engine = self.engine()?;
+        Ok(engine
+            .tokenize(&text, special.unwrap_or(false))
+            .map_err(NodeError::from)?)
     }
 
     #[napi]
     pub fn detokenize(&self, ids: Vec<u32>) -> napi::Result<String, &'static str> {
-        let l = self.loaded()?;
-        Ok(catch_panic(|| Ok(l.model.tokenizer.decode(&ids)?))?)
+        let engine = self.engine()?;
+        Ok(engine.detokenize(&ids).map_err(NodeError::from)?)
     }
 
     /// The chat prompt as text (the file's template, or the built-in fallback).
@@ -242,12 +209,11 @@ impl NativeModel {
         messages: Vec<NativeChatMessage>,
         add_generation_prompt: Option<bool>,
     ) -> napi::Result<String, &'static str> {
-        let l = self.loaded()?;
+        let engine = self.engine()?;
         let messages = chat_messages(messages);
-        Ok(catch_panic(|| {
-            let t = l.chat_template()?;
-            Ok(t.render(&messages, add_generation_prompt.unwrap_or(true))?)
-        })?)
+        Ok(engine
+            .render_chat(&messages, add_generation_prompt.unwrap_or(true))
+            .map_err(NodeError::from)?)
     }
 
     /// A generation after `prompt`; nothing runs until the first `next()`.
@@ -257,13 +223,7 @@ impl NativeModel {
         prompt: String,
         opts: Option<NativeGenerateOptions>,
     ) -> napi::Result<NativeGeneration, &'static str> {
-        self.start(
-            Prompt::Text {
-                text: prompt,
-                special: false,
-            },
-            opts,
-        )
+        self.start(|p| p.text_prompt(prompt), opts)
     }
 
     /// A generation answering `messages` through the chat template.
@@ -273,13 +233,13 @@ impl NativeModel {
         messages: Vec<NativeChatMessage>,
         opts: Option<NativeGenerateOptions>,
     ) -> napi::Result<NativeGeneration, &'static str> {
-        self.start(Prompt::Chat(chat_messages(messages)), opts)
+        self.start(|_| Prompt::Chat(chat_messages(messages)), opts)
     }
 
     /// Drops this handle's reference; the weights are unmapped once running generations end.
     #[napi]
     pub fn dispose(&self) {
-        self.loaded.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.engine.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
@@ -292,7 +252,7 @@ fn chat_messages(messages: Vec<NativeChatMessage>) -> Vec<ChatMessage> {
 
 #[napi]
 pub struct NativeGeneration {
-    state: Arc<GenState>,
+    generation: Arc<Generation>,
 }
 
 #[napi]
@@ -301,30 +261,30 @@ impl NativeGeneration {
     /// must not have two `next()` calls in flight (the JS layer serializes them).
     #[napi]
     pub fn next(&self) -> AsyncTask<StepTask> {
-        AsyncTask::new(StepTask(self.state.clone()))
+        AsyncTask::new(StepTask(self.generation.clone()))
     }
 
     /// Stops at the next check; the step after it rejects with code `ABORT_ERR`.
     #[napi]
     pub fn cancel(&self) {
-        self.state.cancel();
+        self.generation.cancel();
     }
 
     /// Ends the generation and frees its KV cache (now, or when the step in flight ends).
     #[napi]
     pub fn close(&self) {
-        self.state.close();
+        self.generation.close();
     }
 
     /// `stop` or `length` once finished, else `null`.
     #[napi(getter)]
     pub fn finish_reason(&self) -> Option<&'static str> {
-        self.state.finish_reason()
+        self.generation.finish_reason()
     }
 
     /// Prompt tokens (BOS included), known after the first step.
     #[napi(getter)]
     pub fn prompt_tokens(&self) -> Option<u32> {
-        self.state.n_prompt().map(|n| n as u32)
+        self.generation.n_prompt().map(|n| n as u32)
     }
 }
