@@ -1,5 +1,6 @@
 /**
- * wasm-chord: run GGUF language models (llama.cpp's file format) in Node from one Rust core.
+ * wasm-chord: run GGUF language models (llama.cpp's file format) in Node and in the browser
+ * from one Rust core.
  *
  * ```js
  * import { loadModel } from 'wasm-chord';
@@ -14,6 +15,12 @@
  * thread, so the event loop keeps running and nothing is computed ahead of the consumer.
  * `break` ends a generation and frees its KV cache at once; an `AbortSignal` rejects the
  * pending step at once with an {@link AbortError}.
+ *
+ * In a browser (the package's `browser` export condition, which Vite picks) the same API runs
+ * each model in its own module Web Worker on the wasm build of the core: the page thread never
+ * runs inference, `tokenize`/`detokenize`/`applyChatTemplate` stay synchronous (the page holds
+ * the model's vocabulary), and the cache lives in OPFS or IndexedDB. What only exists in Node
+ * (file paths, mmap, `cacheDir`) rejects with `ERR_UNSUPPORTED_IN_BROWSER` there.
  *
  * This file is the hand-written contract; `js/` implements it.
  */
@@ -40,6 +47,7 @@ export type ErrorCode =
   | 'ERR_INVALID_TOKEN'
   | 'ERR_CONTEXT_OVERFLOW'
   | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_MODEL_TOO_LARGE' // the file cannot fit in this build's memory (wasm32: 4 GiB less 256 MiB), checked before allocating
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_TEMPLATE'
   | 'ERR_MODEL_DISPOSED'
@@ -50,6 +58,8 @@ export type ErrorCode =
   | 'ERR_STORAGE_QUOTA' // browser cache: storage quota exceeded, a write to OPFS/IndexedDB failed, or no usable storage
   // The package itself
   | 'ERR_ADDON_NOT_FOUND'
+  | 'ERR_WASM_LOAD' // browser: the .wasm module or the worker script could not be fetched or compiled
+  | 'ERR_UNSUPPORTED_IN_BROWSER' // browser: file paths, file: URLs, the cacheDir option and cacheDir()
   | 'ERR_INTERNAL';
 
 /** Every failure other than an abort: `code` says which (the message is for humans). */
@@ -72,6 +82,11 @@ export interface LoadProgress {
   loaded: number;
   /** Size of the model in bytes (0 when unknown). */
   total: number;
+  /**
+   * Browser only: `'download'` (into the cache), `'cache'` (read from the cache into the
+   * model's memory) or `'load'` (a File, Blob or bytes copied into the model's memory).
+   */
+  phase?: 'download' | 'cache' | 'load';
 }
 
 /**
@@ -142,6 +157,11 @@ export interface LoadOptions extends Omit<DownloadOptions, 'signal' | 'onProgres
    * training context, capped at 2048. Each generation allocates its whole cache up front.
    */
   contextSize?: number;
+  /**
+   * Browser only: `false` streams a URL straight into memory without caching it (the server
+   * must send `Content-Length`). Default true.
+   */
+  cache?: boolean;
   /** Aborts the load: the promise rejects with an {@link AbortError}. */
   signal?: AbortSignal;
   /**
@@ -329,9 +349,15 @@ export declare class Model implements Disposable {
  * run on a worker thread. Rejects with a {@link WasmChordError} (`ERR_FILE_NOT_FOUND`,
  * `ERR_GGUF_BAD_MAGIC`, `ERR_GGUF_TRUNCATED`, `ERR_UNSUPPORTED_ARCH`, ...) or an
  * {@link AbortError}.
+ *
+ * In the browser: an `http(s):` URL or a URL relative to the page (`/models/x.gguf`,
+ * `./x.gguf`) is downloaded into the browser cache and read from it (`cache: false` streams it
+ * straight into memory instead); a `File` or `Blob`, or bytes, are copied into the model's
+ * memory in chunks; any other string names a cached model. The model must fit in wasm32's
+ * memory (`ERR_MODEL_TOO_LARGE` before anything big is allocated).
  */
 export declare function loadModel(
-  source: string | URL | ArrayBuffer | ArrayBufferView,
+  source: string | URL | ArrayBuffer | ArrayBufferView | Blob,
   options?: LoadOptions,
 ): Promise<Model>;
 
