@@ -106,6 +106,11 @@ async function open(source, progress) {
         }
         return { chunks: streamChunks(res.body), size, phase: 'download' };
       }
+      const opts = source.downloadOptions ?? {};
+      // A plain cache hit is read at once (no 'download' phase); a wanted sha256 or `verify`
+      // goes through downloadModel, which checks the cached copy.
+      const hit = !opts.sha256 && !opts.verify ? await findCached(source.url, opts) : null;
+      if (hit) return { chunks: readCached(hit, { chunkBytes: CHUNK }), size: hit.size, phase: 'cache', entry: hit };
       const entry = await downloadModel(source.url, {
         ...source.downloadOptions,
         onProgress: (p) => progress('download', p.loaded, p.total),
