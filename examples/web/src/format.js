@@ -1,4 +1,4 @@
-// How numbers read on the page: byte sizes, parameter counts, durations, rates.
+// How values read on the page: byte sizes, parameter counts, durations, rates, model sources.
 
 /** `98.0 MB`, `1.24 GB` (decimal units, as file managers show them). */
 export function formatBytes(n) {
@@ -38,5 +38,15 @@ export function baseName(source) {
     return decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? source);
   } catch {
     return source;
+  }
+}
+
+/** `source` resolved against the page when it reads as a URL (else null: a cached name). */
+export function absoluteUrl(source) {
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(source) && !/^\.{0,2}\//.test(source)) return null;
+  try {
+    return new URL(source, location.href).href;
+  } catch {
+    return null;
   }
 }

@@ -7,8 +7,10 @@ import * as wasmChord from 'wasm-chord';
 import { loadModel, listCached, removeCached } from 'wasm-chord';
 import { ChatView } from './chat-view.js';
 import { describeError, isAbort } from './error-text.js';
-import { baseName, formatBytes, formatMs, formatParams, formatProgressBytes, formatRate } from './format.js';
-import './style.css';
+import { absoluteUrl, baseName, formatBytes, formatMs, formatParams, formatProgressBytes, formatRate } from './format.js';
+import './page.css';
+import './model-panel.css';
+import './chat.css';
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,6 +27,8 @@ let generateController = null;
 let history = [];
 /** The cache key (sha256 or name) of the loaded model, when it came from the cache. */
 let loadedCacheKey = null;
+/** The absolute URL of the loaded model, when it came from a URL (its cache entry has it). */
+let loadedUrl = null;
 
 const chat = new ChatView($('messages'), $('empty-chat'));
 
@@ -118,13 +122,14 @@ function showProgress({ loaded = 0, total = 0, phase } = {}) {
 }
 
 /** Loads `source` (URL, File, or cached key) in place of the current model. */
-async function load(source, { label, cacheKey = null } = {}) {
+async function load(source, { label, cacheKey = null, url = null } = {}) {
   if (demo.busy) return;
   clearError();
   if (demo.model) {
     demo.model.dispose();
     demo.model = null;
     loadedCacheKey = null;
+    loadedUrl = null;
   }
   renderInfo(null);
   history = [];
@@ -141,6 +146,7 @@ async function load(source, { label, cacheKey = null } = {}) {
     const model = await loadModel(source, { signal: controller.signal, onProgress: showProgress });
     demo.model = model;
     loadedCacheKey = cacheKey;
+    loadedUrl = url;
     renderInfo(model, { label, ms: performance.now() - started });
   } catch (error) {
     if (isAbort(error)) chat.addNote('Loading was cancelled.');
@@ -152,7 +158,11 @@ async function load(source, { label, cacheKey = null } = {}) {
     setActivity('idle');
     refreshCache();
   }
-  if (demo.model) $('prompt').focus();
+  if (demo.model) {
+    $('prompt').focus({ preventScroll: true });
+    // One column: the chat sits below the model panel, so bring it into view.
+    if (matchMedia('(max-width: 880px)').matches) $('chat').scrollIntoView({ block: 'start' });
+  }
 }
 
 function renderInfo(model, { label, ms } = {}) {
@@ -228,7 +238,7 @@ function emptyItem(text) {
 
 function cachedItem(entry) {
   const key = entry.sha256 ?? entry.name;
-  const loaded = loadedCacheKey !== null && loadedCacheKey === key && demo.model !== null;
+  const loaded = demo.model !== null && ((loadedCacheKey !== null && loadedCacheKey === key) || (loadedUrl !== null && entry.url === loadedUrl));
   const li = document.createElement('li');
   li.className = 'cached-item';
   li.dataset.testid = 'cached-item';
@@ -309,10 +319,16 @@ async function send(text) {
   const maxTokens = readNumber($('max-tokens'), 128, { min: 1, max: 8192, integer: true });
   const temperature = readNumber($('temperature'), 0, { min: 0, max: 2 });
   const system = $('system-prompt').value.trim();
+  // The core's default seed is fixed (same seed, same tokens), so a sampled reply gets a fresh
+  // one to vary between runs; it is shown under the reply to reproduce it.
+  const seed = temperature > 0 ? crypto.getRandomValues(new Uint32Array(1))[0] : undefined;
+  const seedNote = seed === undefined ? [] : [`seed ${seed}`];
 
+  // "New chat" during the reply replaces `history`; this turn then lands in the old one.
+  const conversation = history;
   const userBubble = chat.addUser(text);
-  history.push({ role: 'user', content: text });
-  const messages = system ? [{ role: 'system', content: system }, ...history] : [...history];
+  conversation.push({ role: 'user', content: text });
+  const messages = system ? [{ role: 'system', content: system }, ...conversation] : [...conversation];
   const reply = chat.addAssistant();
   const controller = new AbortController();
   generateController = controller;
@@ -324,7 +340,9 @@ async function send(text) {
   let last = null;
   let tokens = 0;
   try {
-    const stream = model.chat(messages, { maxTokens, temperature, signal: controller.signal });
+    const options = { maxTokens, temperature, signal: controller.signal };
+    if (seed !== undefined) options.seed = seed;
+    const stream = model.chat(messages, options);
     for await (const chunk of stream) {
       if (chunk.token !== undefined) {
         const now = performance.now();
@@ -339,14 +357,15 @@ async function send(text) {
       }
       reply.append(chunk.text);
     }
-    history.push({ role: 'assistant', content: reply.text });
-    reply.finish({ note: stream.finishReason === 'length' ? `reached the ${maxTokens}-token limit` : '' });
+    conversation.push({ role: 'assistant', content: reply.text });
+    const limit = stream.finishReason === 'length' ? [`reached the ${maxTokens}-token limit`] : [];
+    reply.finish({ note: [...limit, ...seedNote].join(' · ') });
   } catch (error) {
     if (isAbort(error)) {
-      history.push({ role: 'assistant', content: reply.text });
-      reply.finish({ note: 'stopped' });
+      conversation.push({ role: 'assistant', content: reply.text });
+      reply.finish({ note: ['stopped', ...seedNote].join(' · ') });
     } else {
-      history.pop(); // the turn did not happen: leave it out of the next prompt
+      conversation.pop(); // the turn did not happen: leave it out of the next prompt
       userBubble.classList.add('failed');
       reply.finish({ failed: true, note: 'failed: not part of the conversation' });
       showError(error);
@@ -378,7 +397,7 @@ $('url-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const url = $('url-input').value.trim();
   if (!url) return $('url-input').focus();
-  load(url, { label: baseName(url) });
+  load(url, { label: baseName(url), url: absoluteUrl(url) });
 });
 
 $('file-input').addEventListener('change', () => {
@@ -399,6 +418,8 @@ $('prompt').addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     submitPrompt();
+  } else if (event.key === 'Escape') {
+    generateController?.abort();
   }
 });
 $('prompt').addEventListener('input', fitPrompt);
@@ -477,4 +498,4 @@ if (initialUrl) $('url-input').value = initialUrl;
 renderStatus();
 renderTemperatureHint();
 refreshCache();
-if (initialUrl && params.get('autoload') === '1') load(initialUrl, { label: baseName(initialUrl) });
+if (initialUrl && params.get('autoload') === '1') load(initialUrl, { label: baseName(initialUrl), url: absoluteUrl(initialUrl) });
