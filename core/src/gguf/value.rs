@@ -206,6 +206,16 @@ impl Array {
         fn many<T>(n: usize, mut f: impl FnMut() -> Result<T>) -> Result<Vec<T>> {
             let mut v = Vec::with_capacity(reserve::<T>(n));
             for _ in 0..n {
+                // Items can take more memory than their bytes in the file (an empty string: 8
+                // bytes there, 24 here), so growth is fallible: a hostile file gets an error,
+                // not an allocation abort (which in wasm would trap).
+                if v.len() == v.capacity() {
+                    let more = v.len().max(16).min(n - v.len());
+                    v.try_reserve(more).map_err(|_| Error::OutOfMemory {
+                        needed: ((v.len() + more) * std::mem::size_of::<T>()) as u64,
+                        available: 0,
+                    })?;
+                }
                 v.push(f()?);
             }
             Ok(v)
