@@ -2,6 +2,7 @@
 // wasm-bindgen's web glue, then wasm-opt; output in js/browser/wasm/ (what npm pack ships).
 //   node scripts/build-wasm.mjs            build (cargo is incremental)
 //   node scripts/build-wasm.mjs --no-opt   skip wasm-opt (faster, for development)
+//   node scripts/build-wasm.mjs --if-missing  nothing to do when js/browser/wasm/ is built
 // Toolchain (shared/TOOLCHAIN.md): rustup's wasm32 target when installed, else Debian's
 // rustc-web with -Zbuild-std; wasm-bindgen-cli =0.2.130 (same version as the crate);
 // wasm-opt from the binaryen npm package. The build dir is $WASM_CHORD_WASM_TARGET_DIR, else
@@ -18,6 +19,10 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'js', 'browser', 'wasm');
 const noOpt = process.argv.includes('--no-opt');
+if (process.argv.includes('--if-missing') && existsSync(path.join(out, 'wasm_chord_bg.wasm'))) {
+  console.log('wasm-chord: js/browser/wasm/ is built, not rebuilding');
+  process.exit(0);
+}
 const target = 'wasm32-unknown-unknown';
 const profile = 'wasm-release';
 

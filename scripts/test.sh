@@ -35,6 +35,20 @@ step "Node package: build the addon (cargo, sharing the release build above), no
 node node/build-addon.mjs
 node --test test/node/
 
+step "Browser: build the wasm module (wasm32 + SIMD128, wasm-bindgen, wasm-opt) into js/browser/wasm/"
+node scripts/build-wasm.mjs
+
+if [ -f scripts/test-wasm.sh ]; then
+  step "Browser: SIMD128 kernels against their scalar twins (wasm-bindgen-test in Node)"
+  bash scripts/test-wasm.sh
+fi
+
+step "Browser: vite build of the demo app (examples/web)"
+(cd examples/web && npm install --no-audit --no-fund --prefer-offline && node ../../node_modules/vite/bin/vite.js build --logLevel warn)
+
+step "Browser: the demo and a packed-tarball Vite app in chromium (playwright-core), cache in OPFS/IndexedDB"
+node --test test/browser/
+
 step "Node package: type-check index.d.ts"
 if [ -x node_modules/.bin/tsc ]; then
   npm run -s typecheck
