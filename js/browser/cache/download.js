@@ -10,8 +10,22 @@
 // CHUNK_BYTES: each full chunk is stored, then the partial record (bytes, chunk count, hash
 // state, which at that moment covers exactly the stored bytes) is updated, so the record never
 // claims more than the store holds. A cut or an abort stores the unfinished chunk first.
+// What this shares with the Node downloader is in js/download-common.js.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { AbortError, WasmChordError, abortErrorFor } from '../../errors.js';
+import {
+  Retryable,
+  SharedDownloads,
+  checkDownloadArgs,
+  fetchVerified,
+  fileNameFor,
+  invalidArgument,
+  readReply,
+  resumeHeaders,
+  serverSha,
+  wantedSha,
+  withSuffix,
+} from '../../download-common.js';
+import { WasmChordError, abortErrorFor } from '../../errors.js';
 import { openStore } from './backend.js';
 import { deleteBlobs, intact, nextUse, prune, readIndex, touch, updateIndex, usedKeys, inUse } from './entries.js';
 import { hex, newHash, restoreHash, saveHash } from './hash-state.js';
@@ -19,68 +33,6 @@ import { withLock } from './locks.js';
 
 /** Bytes per stored chunk (one IndexedDB record / one OPFS file). */
 export const CHUNK_BYTES = 16 * 1024 * 1024;
-
-const SHA256_RE = /^[0-9a-f]{64}$/;
-
-function invalid(name, why) {
-  return new WasmChordError('ERR_INVALID_ARGUMENT', `invalid argument '${name}': ${why}`);
-}
-
-function downloadFailed(url, why, cause) {
-  return new WasmChordError('ERR_DOWNLOAD_FAILED', `download of ${url} failed: ${why}`, { cause });
-}
-
-/** A failure worth another try with Range (connection cut, reset, premature end). */
-class Retryable extends Error {}
-
-/** `sha256` option → lowercase hex, or undefined. */
-function wantedSha(opts) {
-  if (opts.sha256 === undefined || opts.sha256 === null) return undefined;
-  const s = String(opts.sha256).toLowerCase();
-  if (!SHA256_RE.test(s)) throw invalid('sha256', 'expected 64 hex digits');
-  return s;
-}
-
-/** The sha256 a response states for the whole file, if any (the headers js/fetch.js reads). */
-function serverSha(headers) {
-  const clean = (v) => v?.trim().toLowerCase().replace(/"/g, '');
-  const hexOf = (v) => (v && SHA256_RE.test(clean(v)) ? clean(v) : undefined);
-  const direct = hexOf(headers.get('x-checksum-sha256')) ?? hexOf(headers.get('x-linked-etag'));
-  if (direct) return direct;
-  for (const name of ['repr-digest', 'digest']) {
-    const v = headers.get(name);
-    const m = v && /sha-256=:?([A-Za-z0-9+/=]+):?/i.exec(v);
-    if (!m) continue;
-    try {
-      const bytes = Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0));
-      if (bytes.length === 32) return hex(bytes);
-    } catch {
-      // not base64: ignore the header
-    }
-  }
-  return undefined;
-}
-
-/** File name for `url`: its last path segment (or opts.fileName), made safe. */
-function fileNameFor(url, opts) {
-  let name = opts.fileName;
-  if (!name) {
-    const seg = url.pathname.split('/').filter(Boolean).pop() ?? '';
-    try {
-      name = decodeURIComponent(seg);
-    } catch {
-      name = seg;
-    }
-  }
-  name = String(name).replace(/[\\/:*?"<>|\x00-\x1f]/g, '_');
-  if (!name || name.startsWith('.')) name = `model${name}.gguf`.replace('..', '.');
-  return name;
-}
-
-function withSuffix(name, tag) {
-  const dot = name.lastIndexOf('.');
-  return dot > 0 ? `${name.slice(0, dot)}-${tag}${name.slice(dot)}` : `${name}-${tag}`;
-}
 
 const newBlobId = () =>
   globalThis.crypto?.randomUUID?.() ?? hex(globalThis.crypto.getRandomValues(new Uint8Array(16)));
@@ -141,12 +93,7 @@ async function fetchOnce(s, url, name, signal, emit, opts) {
     }
   }
   const have = part?.bytes ?? 0;
-  const headers = { ...opts.headers };
-  if (have > 0) {
-    headers.range = `bytes=${have}-`;
-    const validator = part.etag && !part.etag.startsWith('W/') ? part.etag : part.lastModified;
-    if (validator) headers['if-range'] = validator;
-  }
+  const headers = { ...opts.headers, ...resumeHeaders(have, part) };
   let res;
   try {
     // no-store: the browser's HTTP cache must not keep a second copy of the model.
@@ -155,39 +102,21 @@ async function fetchOnce(s, url, name, signal, emit, opts) {
     if (signal.aborted) throw abortErrorFor(signal);
     throw new Retryable(e?.message ?? String(e), { cause: e });
   }
-  const cancel = () => res.body?.cancel().catch(() => {});
-  let append = false;
-  let total = 0;
-  let encoded = false;
-  if (res.status === 416 && have > 0) {
-    await cancel();
-    if (part.total && part.total === have) {
-      // Already complete: the cut came after the last byte.
-      const hasher = await resumeHash(s, part, opts);
-      emit(have, have);
-      return { sha256: hex(hasher.digest()), size: have, serverSha: part.sha256 ?? undefined, part };
-    }
-    await dropPartial(s, url.href);
-    throw new Retryable('server refused the resume range; starting over');
-  } else if (res.status === 206) {
-    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-    if (!m || Number(m[1]) !== have) {
-      await cancel();
-      await dropPartial(s, url.href);
-      throw new Retryable(`unexpected Content-Range ${res.headers.get('content-range')}; starting over`);
-    }
-    append = have > 0;
-    total = m[3] === '*' ? 0 : Number(m[3]);
-  } else if (res.ok) {
-    const enc = res.headers.get('content-encoding');
-    encoded = Boolean(enc && enc !== 'identity');
-    // A compressed body arrives decoded: its Content-Length is not the size, and Range would
-    // count compressed bytes.
-    total = encoded ? 0 : Number(res.headers.get('content-length') ?? 0) || 0;
-  } else {
-    await cancel();
-    throw downloadFailed(url.href, `HTTP ${res.status} ${res.statusText}`.trim());
+  const reply = await readReply(res, url, have, {
+    savedTotal: part?.total,
+    restart: () => dropPartial(s, url.href),
+  });
+  if (reply.complete) {
+    const hasher = await resumeHash(s, part, opts);
+    emit(have, have);
+    return { sha256: hex(hasher.digest()), size: have, serverSha: part.sha256 ?? undefined, part };
   }
+  const append = reply.ranged && have > 0;
+  const enc = reply.ranged ? null : res.headers.get('content-encoding');
+  const encoded = Boolean(enc && enc !== 'identity');
+  // A compressed body arrives decoded: its Content-Length is not the size, and Range would
+  // count compressed bytes.
+  const total = encoded ? 0 : reply.total;
   if (part && !append) await s.store.deleteBlob(part.blob); // the server sent the whole file again
   const stated = serverSha(res.headers) ?? (append ? part.sha256 : undefined);
   part = {
@@ -328,44 +257,23 @@ async function download(s, url, opts, signal, emit) {
     return result(hit);
   }
   const name = await chooseName(s, url, opts);
-  const maxRetries = opts.retries ?? 3;
-  let retries = 0;
-  let refetched = false;
-  for (;;) {
-    if (signal.aborted) throw abortErrorFor(signal);
-    let got;
-    try {
-      got = await fetchOnce(s, url, name, signal, emit, opts);
-    } catch (e) {
-      if (e instanceof WasmChordError && e.code === 'ERR_STORAGE_QUOTA') {
-        await dropPartial(s, url.href).catch(() => {}); // nothing half-written stays behind
+  const got = await fetchVerified(url, want, opts, signal, {
+    fetchOnce: () =>
+      fetchOnce(s, url, name, signal, emit, opts).catch(async (e) => {
+        if (e instanceof WasmChordError && e.code === 'ERR_STORAGE_QUOTA') {
+          await dropPartial(s, url.href).catch(() => {}); // nothing half-written stays behind
+        }
         throw e;
-      }
-      if (!(e instanceof Retryable)) throw e;
-      if (retries >= maxRetries) throw downloadFailed(url.href, e.message, e.cause);
-      retries++;
-      continue;
-    }
-    const expected = want ?? got.serverSha;
-    if (expected && got.sha256 !== expected) {
-      await dropPartial(s, url.href);
-      if (!refetched) {
-        refetched = true;
-        continue;
-      }
-      throw new WasmChordError(
-        'ERR_CHECKSUM_MISMATCH',
-        `${url.href}: sha256 ${got.sha256}, expected ${expected} (fetched twice)`,
-      );
-    }
-    const e = await commit(s, url, name, got);
-    if (opts.maxCacheBytes !== undefined && opts.maxCacheBytes !== null) await prune(s, opts.maxCacheBytes, [e.sha256]);
-    return result(e);
-  }
+      }),
+    discard: () => dropPartial(s, url.href),
+  });
+  const e = await commit(s, url, name, got);
+  if (opts.maxCacheBytes !== undefined && opts.maxCacheBytes !== null) await prune(s, opts.maxCacheBytes, [e.sha256]);
+  return result(e);
 }
 
 /** Downloads in flight in this context, by cache and URL. */
-const inflight = new Map();
+const downloads = new SharedDownloads();
 
 /**
  * Downloads `url` into the browser cache (or finds it there) and resolves its entry
@@ -373,94 +281,15 @@ const inflight = new Map();
  * `cacheBackend` and `cacheName` (backend.js).
  */
 export async function downloadModel(source, opts = {}) {
-  let url;
-  try {
-    url = source instanceof URL ? source : new URL(String(source), globalThis.location?.href);
-  } catch {
-    throw invalid('url', `not a URL: ${source}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('url', `expected http: or https:, got ${url.protocol}`);
-  const { signal, onProgress } = opts;
-  if (signal?.aborted) throw abortErrorFor(signal);
-  wantedSha(opts);
-  if (opts.maxCacheBytes !== undefined && opts.maxCacheBytes !== null && !(opts.maxCacheBytes >= 0)) {
-    throw invalid('maxCacheBytes', `expected a non-negative number, got ${opts.maxCacheBytes}`);
-  }
+  const url = checkDownloadArgs(source, opts, globalThis.location?.href);
   if (opts._chunkBytes !== undefined && !(Number.isSafeInteger(opts._chunkBytes) && opts._chunkBytes > 0)) {
-    throw invalid('_chunkBytes', 'expected a positive integer');
+    throw invalidArgument('_chunkBytes', 'expected a positive integer');
   }
   const s = await openStore(opts);
-  if (signal?.aborted) throw abortErrorFor(signal);
+  if (opts.signal?.aborted) throw abortErrorFor(opts.signal);
   const key = `${s.lockPrefix}\n${url.href}`;
-  let job = inflight.get(key);
-  while (job?.controller.signal.aborted) {
-    await job.promise.catch(() => {});
-    job = inflight.get(key);
-  }
-  if (!job) {
-    const controller = new AbortController();
-    const listeners = new Set();
-    let last = null;
-    const emit = (loaded, total) => {
-      last = { loaded, total };
-      for (const l of listeners) l({ loaded, total });
-    };
-    job = { controller, listeners, subscribers: 0, last: () => last };
-    const created = job;
-    // One download per URL across tabs and workers: a second context waits here, then finds the entry.
-    job.promise = withLock(`${s.lockPrefix}:download:${url.href}`, { signal: controller.signal }, () =>
-      download(s, url, opts, controller.signal, emit),
-    ).finally(() => {
-      if (inflight.get(key) === created) inflight.delete(key);
-    });
-    inflight.set(key, job);
-  }
-  const listener = onProgress
-    ? (p) => {
-        try {
-          onProgress(p);
-        } catch {
-          // a throwing progress callback must not break the shared download
-        }
-      }
-    : null;
-  if (listener) {
-    job.listeners.add(listener);
-    const last = job.last();
-    if (last) listener(last);
-  }
-  job.subscribers++;
-  const theJob = job;
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const finish = () => {
-      done = true;
-      if (listener) theJob.listeners.delete(listener);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = async () => {
-      if (done) return;
-      finish();
-      theJob.subscribers--;
-      if (theJob.subscribers === 0) {
-        // The last waiter left: stop the transfer, and settle once the partial data is stored.
-        theJob.controller.abort(signal.reason);
-        await theJob.promise.catch(() => {});
-      }
-      reject(abortErrorFor(signal));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    theJob.promise.then(
-      (v) => {
-        if (done) return;
-        finish();
-        resolve(v);
-      },
-      (e) => {
-        if (done) return;
-        finish();
-        reject(e instanceof AbortError && signal?.aborted ? abortErrorFor(signal) : e);
-      },
-    );
-  });
+  // One download per URL across tabs and workers: a second context waits here, then finds the entry.
+  return downloads.join(key, opts, (signal, emit) =>
+    withLock(`${s.lockPrefix}:download:${url.href}`, { signal }, () => download(s, url, opts, signal, emit)),
+  );
 }
