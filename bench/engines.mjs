@@ -1,4 +1,6 @@
-// One measured run of one engine, in its own process so its peak RSS is its own.
+// Informational rows of `npm run bench -- --node` (not in the ratio): one run of our Node addon or of
+// node-llama-cpp, each driven token by token from JS, in its own process so its peak RSS is its own.
+// Prefill is timed to the first generated token; decode continues after the prompt.
 // argv: <engine: ours|llama.cpp> <model path> <threads> <prompt tokens> <gen tokens>
 // Prints one JSON line: {engine, load_ms, prefill_tps, decode_tps, n_prompt, n_decoded, rss_mb}.
 import { performance } from 'node:perf_hooks';
