@@ -150,7 +150,13 @@ export interface CacheEntry extends CachedModel {
 }
 
 export interface LoadOptions extends Omit<DownloadOptions, 'signal' | 'onProgress'> {
-  /** Threads for matrix products; 0 or absent: one per core. Shared by all generations. */
+  /**
+   * Threads for matrix products; 0 or absent: one per core. Shared by all generations. In the
+   * browser, threads need a cross-origin isolated page (COOP `same-origin` + COEP
+   * `require-corp`, so `SharedArrayBuffer` exists): there the threads build of the wasm module
+   * runs a pool of that many Web Workers; elsewhere the model runs on one thread.
+   * `info.threads` says what is in use.
+   */
   threads?: number;
   /**
    * Positions each generation's KV cache holds (prompt + generated tokens). Absent: the

@@ -1,5 +1,7 @@
-// Builds the browser module: the core (wasm/ crate) for wasm32-unknown-unknown with SIMD128,
-// wasm-bindgen's web glue, then wasm-opt; output in js/browser/wasm/ (what npm pack ships).
+// Builds the browser modules: the core (wasm/ crate) for wasm32-unknown-unknown with SIMD128,
+// wasm-bindgen's web glue, then wasm-opt, twice: js/browser/wasm/ (one thread, any page) and
+// js/browser/wasm-mt/ (threads over shared memory, for cross-origin isolated pages). npm pack
+// ships both.
 //   node scripts/build-wasm.mjs            build (cargo is incremental)
 //   node scripts/build-wasm.mjs --no-opt   skip wasm-opt (faster, for development)
 //   node scripts/build-wasm.mjs --if-missing  nothing to do when js/browser/wasm/ is built
@@ -17,9 +19,9 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(root, 'js', 'browser', 'wasm');
 const noOpt = process.argv.includes('--no-opt');
-if (process.argv.includes('--if-missing') && existsSync(path.join(out, 'wasm_chord_bg.wasm'))) {
+const alreadyBuilt = ['wasm', 'wasm-mt'].every((d) => existsSync(path.join(root, 'js', 'browser', d, 'wasm_chord_bg.wasm')));
+if (process.argv.includes('--if-missing') && alreadyBuilt) {
   console.log('wasm-chord: js/browser/wasm/ is built, not rebuilding');
   process.exit(0);
 }
@@ -38,43 +40,74 @@ function rustupHasTarget() {
   return r.status === 0 && r.stdout.split('\n').includes(target);
 }
 
-const targetDir =
+const baseTarget =
   process.env.WASM_CHORD_WASM_TARGET_DIR ??
   (process.env.CARGO_TARGET_DIR ? `${process.env.CARGO_TARGET_DIR}-web` : path.join(os.homedir(), '.cache', 'wasm-chord', 'target-web'));
-const cargoArgs = ['build', '--profile', profile, '--lib', '-p', 'wasm-chord-wasm', '--target', target];
-const env = { CARGO_TARGET_DIR: targetDir, RUSTFLAGS: '-C target-feature=+simd128' };
-if (rustupHasTarget()) {
-  run('cargo', cargoArgs, env);
-} else if (existsSync('/usr/bin/rustc') && existsSync('/usr/lib/rustlib/src/rust/library') ) {
-  run('/usr/bin/cargo', [...cargoArgs, '-Zbuild-std=std,panic_abort'], {
-    ...env,
-    RUSTC: '/usr/bin/rustc',
-    RUSTDOC: '/usr/bin/rustdoc',
-    RUSTC_BOOTSTRAP: '1',
-  });
-} else {
+
+/** The two builds: one thread (any page), and threads (cross-origin isolated pages). */
+const VARIANTS = [
+  { name: 'wasm', features: [], rustflags: '-C target-feature=+simd128', targetDir: baseTarget },
+  {
+    name: 'wasm-mt',
+    features: ['threads'],
+    // std itself is rebuilt with atomics (build-std); the memory may grow to wasm32's 4 GiB.
+    rustflags:
+      '-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals -C link-arg=--max-memory=4294967296',
+    // Shared, imported memory and the TLS exports wasm-bindgen's threads transform needs. Given
+    // to the final link only (`cargo rustc -- ...`): in RUSTFLAGS they would rebuild std.
+    linkArgs: ['--shared-memory', '--import-memory', '--export=__wasm_init_tls', '--export=__tls_size', '--export=__tls_align', '--export=__tls_base'],
+    targetDir: `${baseTarget}-mt`,
+  },
+];
+
+const useRustup = rustupHasTarget();
+if (!useRustup && !(existsSync('/usr/bin/rustc') && existsSync('/usr/lib/rustlib/src/rust/library'))) {
   console.error(
     `wasm-chord: no wasm32 toolchain: \`rustup target add ${target}\`, or on Debian ` +
-      '`apt-get install rustc-web cargo-web rust-web-src` (shared/TOOLCHAIN.md)',
+      '`apt-get install rustc-web cargo-web rust-web-src lld-22` (shared/TOOLCHAIN.md)',
   );
   process.exit(1);
 }
 
-const built = path.join(targetDir, target, profile, 'wasm_chord.wasm');
-const tmp = `${out}.tmp`;
-rmSync(tmp, { recursive: true, force: true });
-mkdirSync(tmp, { recursive: true });
-run('wasm-bindgen', ['--target', 'web', '--no-typescript', '--out-dir', tmp, built]);
-const wasm = path.join(tmp, 'wasm_chord_bg.wasm');
-if (!noOpt) {
-  const wasmOpt = path.join(root, 'node_modules', '.bin', 'wasm-opt');
-  // -O3: speed first (the kernels); the module stays well under 1 MB gzipped.
-  run(wasmOpt, ['-O3', '--enable-simd', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals', wasm, '-o', wasm]);
+for (const v of VARIANTS) {
+  const args = [v.linkArgs ? 'rustc' : 'build', '--profile', profile, '--lib', '-p', 'wasm-chord-wasm', '--target', target];
+  if (v.features.length) args.push('--features', v.features.join(','));
+  const linkArgs = (v.linkArgs ?? []).flatMap((a) => ['-C', `link-arg=${a}`]);
+  const env = { CARGO_TARGET_DIR: v.targetDir, RUSTFLAGS: v.rustflags };
+  // Threads need std rebuilt with atomics, so that build always builds std itself.
+  if (useRustup && !v.features.includes('threads')) {
+    run('cargo', [...args, ...(linkArgs.length ? ['--', ...linkArgs] : [])], env);
+  } else {
+    run('/usr/bin/cargo', [...args, '-Zbuild-std=std,panic_abort', ...(linkArgs.length ? ['--', ...linkArgs] : [])], {
+      ...env,
+      RUSTC: '/usr/bin/rustc',
+      RUSTDOC: '/usr/bin/rustdoc',
+      RUSTC_BOOTSTRAP: '1',
+    });
+  }
+  const dest = path.join(root, 'js', 'browser', v.name);
+  const built = path.join(v.targetDir, target, profile, 'wasm_chord.wasm');
+  const tmp = `${dest}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  run('wasm-bindgen', ['--target', 'web', '--no-typescript', '--out-dir', tmp, built]);
+  const wasm = path.join(tmp, 'wasm_chord_bg.wasm');
+  if (!noOpt) {
+    const wasmOpt = path.join(root, 'node_modules', '.bin', 'wasm-opt');
+    // -O3: speed first (the kernels); the module stays under 1 MB gzipped.
+    const features = ['--enable-simd', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals'];
+    if (v.features.includes('threads')) features.push('--enable-threads');
+    run(wasmOpt, ['-O3', ...features, wasm, '-o', wasm]);
+  }
+  rmSync(dest, { recursive: true, force: true });
+  renameSync(tmp, dest);
+  report(path.join(dest, 'wasm_chord_bg.wasm'));
 }
-rmSync(out, { recursive: true, force: true });
-renameSync(tmp, out);
-const bytes = readFileSync(path.join(out, 'wasm_chord_bg.wasm'));
-console.log(
-  `wasm-chord: ${path.relative(root, out)}/wasm_chord_bg.wasm ${(bytes.length / 1024).toFixed(0)} KiB, ` +
-    `${(gzipSync(bytes, { level: 9 }).length / 1024).toFixed(0)} KiB gzipped`,
-);
+
+function report(file) {
+  const bytes = readFileSync(file);
+  console.log(
+    `wasm-chord: ${path.relative(root, file)} ${(bytes.length / 1024).toFixed(0)} KiB, ` +
+      `${(gzipSync(bytes, { level: 9 }).length / 1024).toFixed(0)} KiB gzipped`,
+  );
+}

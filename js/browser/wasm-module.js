@@ -1,17 +1,23 @@
-// The compiled wasm module and the page's own instance of it. The page compiles the module
-// once and hands the compiled `WebAssembly.Module` to every model worker (no second download
-// or compile); its own instance only holds each model's vocabulary (tokenizer + chat
-// template) for the synchronous calls. `wasm/` is built by `npm run build:wasm`.
+// The compiled wasm modules and the page's own instance. The page compiles a module once and
+// hands the compiled `WebAssembly.Module` to every model worker (no second download or
+// compile): the one-thread build (wasm/), or on a cross-origin isolated page the threads build
+// (wasm-mt/: shared memory, a pool of thread workers). The page's own instance (one-thread
+// build) only holds each model's vocabulary (tokenizer + chat template) for the synchronous
+// calls. Both are built by `npm run build:wasm`.
 import init, { WasmVocab, installPanicHook } from './wasm/wasm_chord.js';
 import { WasmChordError } from '../errors.js';
 
-const wasmUrl = new URL('./wasm/wasm_chord_bg.wasm', import.meta.url);
+const urls = {
+  wasm: new URL('./wasm/wasm_chord_bg.wasm', import.meta.url),
+  'wasm-mt': new URL('./wasm-mt/wasm_chord_bg.wasm', import.meta.url),
+};
 
-let compiled;
+const compiled = {};
 
-/** The compiled module (compiled on first use). */
-export function wasmModule() {
-  compiled ??= (async () => {
+/** The compiled module of a build, `'wasm'` or `'wasm-mt'` (compiled on first use). */
+export function wasmModule(build = 'wasm') {
+  const wasmUrl = urls[build];
+  compiled[build] ??= (async () => {
     const res = await fetch(wasmUrl);
     if (!res.ok) throw new WasmChordError('ERR_WASM_LOAD', `cannot fetch ${wasmUrl}: HTTP ${res.status}`);
     if (typeof WebAssembly.compileStreaming === 'function' && /wasm/.test(res.headers.get('content-type') ?? '')) {
@@ -19,10 +25,10 @@ export function wasmModule() {
     }
     return WebAssembly.compile(await res.arrayBuffer());
   })().catch((e) => {
-    compiled = undefined;
+    delete compiled[build];
     throw e instanceof WasmChordError ? e : new WasmChordError('ERR_WASM_LOAD', `cannot load ${wasmUrl}: ${e?.message ?? e}`, { cause: e });
   });
-  return compiled;
+  return compiled[build];
 }
 
 let instance;

@@ -124,11 +124,14 @@ export class WorkerModel {
     const onAbort = () => rpc.terminate(abortErrorFor(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await rpc.call('init', { module: await wasmModule() });
+      // Threads need shared memory, which only a cross-origin isolated page has.
+      const pool = globalThis.crossOriginIsolated && threads !== 1 ? threads || navigator.hardwareConcurrency || 1 : 0;
+      const threaded = pool > 1 ? pool : 0;
+      await rpc.call('init', { module: await wasmModule(threaded ? 'wasm-mt' : 'wasm'), threads: threaded });
       const args = transferable(source);
       const value = await rpc.call(
         'load',
-        { source: args.source, threads, contextSize },
+        { source: args.source, contextSize },
         { transfer: args.transfer, onProgress },
       );
       const vocab = await pageVocab(new Uint8Array(value.header), value.size);

@@ -7,7 +7,6 @@
 // a load also posts `{ req, progress: { phase, loaded, total } }`. `cancel` and `close` are
 // not answered. Steps run one per request, so a cancel posted during a step is seen before
 // the next one.
-import init, { WasmLoader, installPanicHook, maxModelBytes } from './wasm/wasm_chord.js';
 import { downloadModel, findCached, readCached } from './cache/index.js';
 
 /** Chunk size for copying bytes into wasm memory. */
@@ -17,6 +16,11 @@ let lastPanic = null;
 globalThis.__wasmChordPanic = (message) => {
   lastPanic = message;
 };
+
+/** The wasm-bindgen glue of the build in use (one thread, or threads). */
+let wasm = null;
+/** The thread pool's starter and workers, kept for the worker's lifetime. */
+let threadPool = null;
 
 /** Set once the instance trapped: every later request fails with it. */
 let crashed = null;
@@ -122,20 +126,43 @@ async function open(source, progress) {
   }
 }
 
+/** Starts `n` thread workers over this instance's shared memory and makes them the pool. */
+async function startThreads(module, n) {
+  const starter = wasm.threadPool(n);
+  const memory = wasm.sharedMemory();
+  const workers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise((resolve, reject) => {
+          const w = new Worker(new URL('./thread-worker.js', import.meta.url), { type: 'module', name: 'wasm-chord-thread' });
+          w.onmessage = ({ data }) => (data === 'ready' ? resolve(w) : reject(new Error(data?.error)));
+          w.onerror = (e) => reject(new Error(e.message || 'a thread worker failed to start'));
+          w.postMessage({ module, memory, address: starter.address });
+        }),
+    ),
+  );
+  starter.build();
+  threadPool = { starter, workers };
+}
+
 const ops = {
-  async init({ module }) {
-    await init({ module_or_path: module });
-    installPanicHook();
-    return { maxModelBytes: maxModelBytes() };
+  /** `threads`: 0 for the one-thread build, else the pool size (the module is the threads build). */
+  async init({ module, threads }) {
+    wasm = threads > 0 ? await import('./wasm-mt/wasm_chord.js') : await import('./wasm/wasm_chord.js');
+    await wasm.default({ module_or_path: module });
+    wasm.installPanicHook();
+    if (threads > 0) await startThreads(module, threads);
+    return { maxModelBytes: wasm.maxModelBytes() };
   },
 
-  async load({ source, threads, contextSize }, progress) {
+  async load({ source, contextSize }, progress) {
     if (model) throw new Error('this worker already holds a model');
     const { chunks, size, phase, entry } = await open(source, progress);
-    const loader = new WasmLoader(size);
+    const loader = new wasm.WasmLoader(size);
     try {
       await fill(loader, chunks, size, (loaded, total) => progress(phase, loaded, total));
-      model = loader.finish(threads ?? 0, contextSize ?? 0);
+      model = loader.finish(0, contextSize ?? 0);
     } finally {
       loader.free();
     }

@@ -2,7 +2,8 @@
 // scripts/test.sh before this runs) served on 127.0.0.1, driven in Debian's chromium. The model
 // runs in the package's module worker on the wasm build; the page's `window.wasmChord` is the
 // bundled package, so these tests call the same API a Vite app imports. The suite runs twice:
-// with COOP/COEP headers (cross-origin isolated) and without.
+// with COOP/COEP headers (cross-origin isolated: the threads build, a pool of Web Workers) and
+// without (the one-thread build).
 //   - greedy tokens equal the Node API's and llama.cpp's refdata up to the first near-tie;
 //   - break mid-generation then generate again; an AbortSignal rejects with an AbortError;
 //   - a reload loads the model from the browser cache with no second download; removeCached;
@@ -119,6 +120,9 @@ for (const isolated of [false, true]) {
         return { out, info };
       }, prompts.map((l) => l.prompt));
       assert.equal(got.info.arch, 'llama');
+      // Isolated pages get the threads build: a pool of one Web Worker per core.
+      const cores = await run(() => navigator.hardwareConcurrency);
+      assert.equal(got.info.threads, isolated ? cores : 1);
       prompts.forEach((line, i) => {
         // wasm has no fused multiply-add, so its sums round differently from the AVX2 build's:
         // tokens may part at a near-tie (margin < 0.3), never before one.

@@ -10,6 +10,8 @@
 //! stays alive. Input never panics the core (typed errors); this is for bugs.
 
 mod error;
+#[cfg(feature = "threads")]
+mod threads;
 
 use std::sync::Arc;
 
@@ -38,6 +40,13 @@ pub fn install_panic_hook() {
 #[wasm_bindgen(js_name = maxModelBytes)]
 pub fn max_model_bytes() -> f64 {
     wasm_chord_core::bytes::max_model_bytes() as f64
+}
+
+/// The shared memory of a `threads` build, which thread workers instantiate over.
+#[cfg(feature = "threads")]
+#[wasm_bindgen(js_name = sharedMemory)]
+pub fn shared_memory() -> JsValue {
+    wasm_bindgen::memory()
 }
 
 /// Which CPU kernels this build uses (`simd128` or `scalar`).

@@ -1,16 +1,37 @@
-//! A fixed-size pool for splitting matmuls and attention heads. Native builds use rayon;
-//! without the `threads` feature (wasm) everything runs on the calling thread.
+//! A fixed-size pool for splitting matmuls and attention heads, over rayon with the `threads`
+//! feature (native builds, and the wasm build for cross-origin isolated pages); without it
+//! everything runs on the calling thread.
 
 #[cfg(feature = "threads")]
 pub struct ThreadPool {
-    pool: Option<rayon::ThreadPool>,
+    pool: Pool,
     n_threads: usize,
 }
 
 #[cfg(feature = "threads")]
+enum Pool {
+    /// One thread: everything runs on the caller.
+    Inline,
+    /// A pool of our own (native builds).
+    Own(rayon::ThreadPool),
+    /// rayon's global pool. In wasm a thread is a Web Worker, which only JS can start: the
+    /// binding builds the global pool over workers (wasm/src/threads.rs) before loading.
+    Global,
+}
+
+#[cfg(feature = "threads")]
 impl ThreadPool {
-    /// `n_threads == 0` means one per available core.
+    /// `n_threads == 0` means one per available core (in wasm: every thread of the pool).
     pub fn new(n_threads: usize) -> ThreadPool {
+        if cfg!(target_arch = "wasm32") {
+            let available = rayon::current_num_threads();
+            let n = if n_threads == 0 { available } else { n_threads.min(available) };
+            let pool = if n > 1 { Pool::Global } else { Pool::Inline };
+            return ThreadPool {
+                pool,
+                n_threads: n.max(1),
+            };
+        }
         let n = if n_threads == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -24,8 +45,16 @@ impl ThreadPool {
         } else {
             None
         };
-        let n_threads = if pool.is_some() { n } else { 1 };
-        ThreadPool { pool, n_threads }
+        match pool {
+            Some(p) => ThreadPool {
+                pool: Pool::Own(p),
+                n_threads: n,
+            },
+            None => ThreadPool {
+                pool: Pool::Inline,
+                n_threads: 1,
+            },
+        }
     }
 
     pub fn n_threads(&self) -> usize {
@@ -34,11 +63,10 @@ impl ThreadPool {
 
     /// Runs `f(i)` for every `i` in `0..n`, split across the pool.
     pub fn for_each(&self, n: usize, f: impl Fn(usize) + Sync + Send) {
+        use rayon::prelude::*;
         match &self.pool {
-            Some(pool) if n > 1 => pool.install(|| {
-                use rayon::prelude::*;
-                (0..n).into_par_iter().for_each(f)
-            }),
+            Pool::Own(pool) if n > 1 => pool.install(|| (0..n).into_par_iter().for_each(f)),
+            Pool::Global if n > 1 => (0..n).into_par_iter().for_each(f),
             _ => (0..n).for_each(f),
         }
     }
