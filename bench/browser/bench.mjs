@@ -12,8 +12,9 @@
 //   with the repo's vite; the public API only: loadModel(url), model.generate(prompt, ...).
 // - wllama: installed into bench/browser/node_modules on first run (its own package.json, never
 //   a dependency of the package); its ES module and .wasm served from there as is.
-// - The server sends COOP/COEP to every page (cross-origin isolated: wllama's multi-thread
-//   path needs SharedArrayBuffer); ours is single-threaded today and reports info.threads.
+// - The server sends COOP/COEP to every page (cross-origin isolated: both engines' multi-thread
+//   builds need SharedArrayBuffer); each reports the threads it really ran on (ours:
+//   info.threads; wllama: getNumThreads()).
 // - Same prompt tokens for both: ours tokenizes ordinary text to --prompt-tokens ids whose text
 //   tokenizes back to the same ids; our page gets that text, wllama gets the ids.
 // - Timing inside the page with performance.now() around the generation only (not the load),
