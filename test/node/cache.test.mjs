@@ -55,12 +55,15 @@ test('download_resumes_after_cut_connection_byte_identical', async () => {
   server.plan(p, { cutAfter: 1234567 });
   await assert.rejects(downloadModel(server.url(p), { cacheDir: dir, retries: 0 }), code('ERR_DOWNLOAD_FAILED'));
   const partial = path.join(dir, 'blob.bin.partial');
-  assert.equal(statSync(partial).size, 1234567);
-  // The next call continues with a Range request.
+  // fetch drops body chunks it had queued but not yet handed over when the stream errors, so
+  // the partial file holds what was consumed: up to the cut, never more.
+  const kept = statSync(partial).size;
+  assert.ok(kept > 0 && kept <= 1234567, `partial file of ${kept} bytes`);
+  // The next call continues with a Range request from exactly there.
   const e = await downloadModel(server.url(p), { cacheDir: dir });
   const reqs = server.gets(p).slice(before);
   assert.equal(reqs.length, 2);
-  assert.equal(reqs[1].range, 'bytes=1234567-');
+  assert.equal(reqs[1].range, `bytes=${kept}-`);
   assert.equal(e.sha256, blobSha);
   assert.equal(sha256(readFileSync(e.path)), blobSha);
   assert.ok(!existsSync(partial));
@@ -69,7 +72,8 @@ test('download_resumes_after_cut_connection_byte_identical', async () => {
   server.plan(p, { cutAfter: 500000 });
   const e2 = await downloadModel(server.url(p), { cacheDir: dir2 });
   assert.equal(sha256(readFileSync(e2.path)), blobSha);
-  assert.equal(server.gets(p).at(-1).range, 'bytes=500000-');
+  const resumed = /^bytes=(\d+)-$/.exec(server.gets(p).at(-1).range ?? '');
+  assert.ok(resumed && Number(resumed[1]) > 0 && Number(resumed[1]) <= 500000, `resumed with ${server.gets(p).at(-1).range}`);
 });
 
 test('corrupt_cache_entry_is_detected_and_refetched', async () => {

@@ -50,7 +50,9 @@ export async function serve(files) {
     const slice = body.subarray(start, end + 1);
     if (plan.cutAfter !== undefined && (plan.times ?? 1) > 0) {
       plan.times = (plan.times ?? 1) - 1;
-      res.write(slice.subarray(0, plan.cutAfter), () => setTimeout(() => res.destroy(), 20));
+      // A FIN, not a reset: the client receives every byte written before the cut (a reset
+      // would drop what it had not read yet, so the cut point would depend on timing).
+      res.write(slice.subarray(0, plan.cutAfter), () => res.socket?.end());
       return;
     }
     if (plan.stallAfter !== undefined && (plan.times ?? 1) > 0) {
