@@ -189,7 +189,7 @@ try {
   const prep = await inPage('ours', (a) => window.prep(a), { url: '/model.gguf', nPrompt });
   promptInfo = { n_prompt: prep.ids.length, model_info: prep.info };
   log(`model ${path.basename(modelPath)} (${mib(modelSize)}, ${prep.info.arch}, ${prep.info.fileType ?? '?'}); `
-    + `prompt ${prep.ids.length} tokens (the same ids for both), ${nGen} generated, greedy; `
+    + `prompt ${prep.ids.length} tokens (the same text for both; each engine's tokenizer must count ${prep.ids.length}), ${nGen} generated, greedy; `
     + `${prep.ua.match(/Chrome\/[\d.]+/)?.[0] ?? 'chromium'}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
 
   const samples = {};
