@@ -13,6 +13,8 @@ node test/fetch-models.mjs
 # One release build serves the tests and the examples (shared/TOOLCHAIN.md: one build per toolchain).
 step "Rust core: unit tests, integration tests (tests/main.rs), examples build"
 cargo test --release -p wasm-chord-core
+# The kernel tests of wasm/tests natively too: there they check the AVX2 kernels' x86 order.
+cargo test --release -p wasm-chord-wasm --test simd128
 
 shared="${WASM_CHORD_SHARED:-../shared}"
 models="${WASM_CHORD_MODELS:-$HOME/.cache/wasm-chord/models}"
@@ -40,7 +42,7 @@ node scripts/build-wasm.mjs
 
 if [ -f scripts/test-wasm.sh ]; then
   step "Browser: SIMD128 kernels against their scalar twins (wasm-bindgen-test in Node)"
-  bash scripts/test-wasm.sh
+  bash scripts/test-wasm.sh --test simd128
 fi
 
 step "Browser: vite build of the demo app (examples/web)"

@@ -128,7 +128,11 @@ impl Engine {
     }
 
     /// The chat prompt as text (the file's template, or the built-in fallback).
-    pub fn render_chat(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String> {
+    pub fn render_chat(
+        &self,
+        messages: &[ChatMessage],
+        add_generation_prompt: bool,
+    ) -> Result<String> {
         catch_panic(|| {
             let t = self.template.get(&self.model.gguf, &self.model.tokenizer)?;
             t.render(messages, add_generation_prompt)
@@ -201,7 +205,11 @@ impl Vocab {
         catch_panic(|| self.tokenizer.decode(ids))
     }
 
-    pub fn render_chat(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String> {
+    pub fn render_chat(
+        &self,
+        messages: &[ChatMessage],
+        add_generation_prompt: bool,
+    ) -> Result<String> {
         catch_panic(|| {
             let t = self.template.get(&self.gguf, &self.tokenizer)?;
             t.render(messages, add_generation_prompt)
@@ -407,7 +415,10 @@ impl Generation {
         match &req.prompt {
             Prompt::Text { text, special } => ids.extend(tok.encode(text, *special)),
             Prompt::Chat(messages) => {
-                let text = engine.template.get(&model.gguf, tok)?.render(messages, true)?;
+                let text = engine
+                    .template
+                    .get(&model.gguf, tok)?
+                    .render(messages, true)?;
                 ids.extend(tok.encode(&text, true));
             }
         }

@@ -80,7 +80,9 @@ pub enum Error {
     #[error("generation was cancelled")]
     Cancelled,
 
-    #[error("the model is {size} bytes, more than the {limit} bytes this build can hold in memory")]
+    #[error(
+        "the model is {size} bytes, more than the {limit} bytes this build can hold in memory"
+    )]
     ModelTooLarge { size: u64, limit: u64 },
 
     #[error("internal error (a bug in wasm-chord): {0}")]

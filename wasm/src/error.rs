@@ -27,5 +27,8 @@ pub fn disposed() -> JsValue {
 /// A JSON argument from the JS glue that does not parse (a bug in the glue, or a caller
 /// bypassing it).
 pub fn bad_json(name: &str, e: serde_json::Error) -> JsValue {
-    js_error(ERR_INVALID_ARGUMENT, &format!("invalid argument '{name}': {e}"))
+    js_error(
+        ERR_INVALID_ARGUMENT,
+        &format!("invalid argument '{name}': {e}"),
+    )
 }

@@ -52,7 +52,12 @@ pub fn shared_memory() -> JsValue {
 /// Which CPU kernels this build uses (`simd128` or `scalar`).
 #[wasm_bindgen(js_name = cpuKernels)]
 pub fn cpu_kernels() -> String {
-    if cfg!(target_feature = "simd128") { "simd128" } else { "scalar" }.into()
+    if cfg!(target_feature = "simd128") {
+        "simd128"
+    } else {
+        "scalar"
+    }
+    .into()
 }
 
 #[derive(Deserialize)]

@@ -56,7 +56,12 @@ impl ThreadPoolStarter {
                     .map_err(|_| std::io::Error::other("thread workers are gone"))
             })
             .build_global()
-            .map_err(|e| js_error("ERR_INTERNAL", &format!("cannot start the thread pool: {e}")))
+            .map_err(|e| {
+                js_error(
+                    "ERR_INTERNAL",
+                    &format!("cannot start the thread pool: {e}"),
+                )
+            })
     }
 
     /// A thread worker's body: waits for its rayon thread and runs it (forever).

@@ -15,10 +15,11 @@
 
 use crate::backend::cpu::fma_fn;
 use crate::backend::cpu::ops::{
-    axpy, dot_f16_ggml, dot_f32, expf_ggml, scale_inplace, softmax_inplace,
+    axpy, dot_f16_ggml, dot_f32, exp_sub_inplace, fma_axpy, fma_chain_dots, scale_inplace,
+    softmax_inplace,
 };
 use crate::backend::cpu::threads::{SharedMut, ThreadPool};
-use crate::quant::{mad_round_f16, round_f16_inplace};
+use crate::quant::{f16_to_f32_row, mad_round_f16, round_f16_inplace};
 use half::f16;
 use half::slice::HalfFloatSliceExt;
 
@@ -74,12 +75,18 @@ impl KvView<'_> {
     #[inline]
     fn k_into(&self, pos: usize, kvh: usize, out: &mut [f32]) {
         let hd = out.len();
-        self.k[pos * self.dk + kvh * hd..pos * self.dk + (kvh + 1) * hd].convert_to_f32_slice(out);
+        f16_to_f32_row(
+            &self.k[pos * self.dk + kvh * hd..pos * self.dk + (kvh + 1) * hd],
+            out,
+        );
     }
     #[inline]
     fn v_into(&self, pos: usize, kvh: usize, out: &mut [f32]) {
         let hd = out.len();
-        self.v[pos * self.dv + kvh * hd..pos * self.dv + (kvh + 1) * hd].convert_to_f32_slice(out);
+        f16_to_f32_row(
+            &self.v[pos * self.dv + kvh * hd..pos * self.dv + (kvh + 1) * hd],
+            out,
+        );
     }
 }
 
@@ -223,10 +230,12 @@ fn head_flash_row(
 
 fma_fn! {
     /// ggml's tiled CPU flash attention for one query row, in its exact operation order: f32 Q;
-    /// keys in 64-cell tiles; each score a chain of fused multiply-adds over the head dimension;
-    /// per tile, the running max and sum rescaled by libm `exp`, probabilities from
-    /// [`expf_ggml`] summed in 8-lane groups into f64; V accumulated in f32 by fused
-    /// multiply-adds over the tile's keys in order; the result scaled by `1/sum`.
+    /// keys in 64-cell tiles; each score a chain of fused multiply-adds over the head dimension
+    /// (four keys' chains at once, one per SIMD128 lane, on wasm); per tile, the running max and
+    /// sum rescaled by libm `exp`, probabilities from
+    /// [`expf_ggml`](crate::backend::cpu::ops::expf_ggml) summed in 8-lane groups into f64; V
+    /// accumulated in f32 by fused multiply-adds over the tile's keys in order; the result
+    /// scaled by `1/sum`.
     fn head_flash_tiled(
         kv: &KvView<'_>,
         sh: AttnShape,
@@ -239,18 +248,23 @@ fma_fn! {
         let acc = &mut acc[..sh.head_dim_v];
         let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
         let mut row = [0.0f32; MAX_HEAD_DIM];
+        // [4, head_dim]: the keys of one group of scores (computed four at a time).
+        let mut keys = [0.0f32; 4 * MAX_HEAD_DIM];
+        let hd = sh.head_dim;
         let first = range.start / FLASH_KV_TILE * FLASH_KV_TILE;
         for t0 in (first..range.end).step_by(FLASH_KV_TILE) {
             let mut p = [f32::NEG_INFINITY; FLASH_KV_TILE];
             let visible = range.start.max(t0)..range.end.min(t0 + FLASH_KV_TILE);
-            for j in visible.clone() {
-                let k = &mut row[..sh.head_dim];
-                kv.k_into(j, kvh, k);
-                let mut d = 0.0f32;
-                for (&a, &b) in q.iter().zip(k.iter()) {
-                    d = a.mul_add(b, d);
+            for j0 in visible.clone().step_by(4) {
+                let m = (visible.end - j0).min(4);
+                for (i, k) in keys[..m * hd].chunks_exact_mut(hd).enumerate() {
+                    kv.k_into(j0 + i, kvh, k);
                 }
-                p[j - t0] = d * sh.scale;
+                let mut d = [0.0f32; 4];
+                fma_chain_dots(q, &keys[..m * hd], &mut d[..m]);
+                for (pj, dj) in p[j0 - t0..j0 - t0 + m].iter_mut().zip(d) {
+                    *pj = dj * sh.scale;
+                }
             }
             let tile_max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let new_max = max.max(tile_max);
@@ -260,11 +274,9 @@ fma_fn! {
                 sum *= ms;
             }
             max = new_max;
+            exp_sub_inplace(&mut p, max);
             let mut tile_sum = 0.0f64;
-            for g in p.chunks_exact_mut(8) {
-                for v in g.iter_mut() {
-                    *v = expf_ggml(*v - max);
-                }
+            for g in p.chunks_exact(8) {
                 let h = [g[4] + g[0], g[5] + g[1], g[6] + g[2], g[7] + g[3]];
                 tile_sum += ((h[0] + h[2]) + (h[1] + h[3])) as f64;
             }
@@ -272,10 +284,7 @@ fma_fn! {
             for j in visible {
                 let v = &mut row[..sh.head_dim_v];
                 kv.v_into(j, kvh, v);
-                let pj = p[j - t0];
-                for (a, &b) in acc.iter_mut().zip(v.iter()) {
-                    *a = pj.mul_add(b, *a);
-                }
+                fma_axpy(acc, p[j - t0], v);
             }
         }
         let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };

@@ -1,7 +1,9 @@
 //! Kernel tables per weight type, and the run-time choice between them.
 //!
 //! `scalar_kernels` is the plain-loop spec; `kernels` returns the fastest table this CPU can
-//! run, chosen once (`is_x86_feature_detected!`, never `target-cpu=native`). Pairings follow
+//! run: on x86-64 chosen once at run time (`is_x86_feature_detected!`, never
+//! `target-cpu=native`), on wasm32 at build time (`-C target-feature=+simd128`: wasm has no
+//! run-time detection, and an engine without SIMD128 refuses such a module). Pairings follow
 //! ggml's `type_traits_cpu[..].vec_dot_type`: Q4_0/Q5_0/Q8_0 dot Q8_0, Q4_1/Q5_1 dot Q8_1,
 //! the K-quants dot Q8_K, and F32/F16/BF16 dot themselves.
 
@@ -22,7 +24,14 @@ pub struct TypeKernels {
     /// The same dot in the summation orders of llama.cpp's x86 repacked kernels, for types it
     /// repacks when the row count is a multiple of [`REPACK_ROWS`] (Q4_K).
     pub repacked: Option<RepackedDots>,
+    /// `vec_dot` of two weight rows with one activation row, each result bit-identical to
+    /// `vec_dot`'s (the SIMD128 32-value block formats: the activation block is unpacked once
+    /// for both rows).
+    pub vec_dot_2rows: Option<VecDot2Rows>,
 }
+
+/// `[vec_dot(n, w0, x), vec_dot(n, w1, x)]` in one pass.
+pub type VecDot2Rows = fn(n: usize, w0: &[u8], w1: &[u8], x: &[u8]) -> [f32; 2];
 
 /// llama.cpp repacks a weight matrix only when its row count is a multiple of this.
 pub const REPACK_ROWS: usize = 8;
@@ -64,6 +73,7 @@ const fn tk(
         vec_dot_type,
         vec_dot,
         repacked: None,
+        vec_dot_2rows: None,
     }
 }
 
@@ -127,18 +137,82 @@ mod x86 {
     ];
 }
 
+/// True when this build runs the SIMD128 kernels (wasm32 built with `+simd128`).
+pub const HAS_SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm {
+    use super::super::simd128 as s;
+    use super::super::{float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
+    use super::{tk, tk_repacked, GgmlType, RepackedDots, TypeKernels, VecDot2Rows, T};
+
+    /// `tk` with a two-row dot.
+    const fn tk2(
+        ty: GgmlType,
+        dequantize_row: fn(&[u8], &mut [f32]),
+        vec_dot_type: GgmlType,
+        vec_dot: fn(usize, &[u8], &[u8]) -> f32,
+        vec_dot_2rows: VecDot2Rows,
+    ) -> TypeKernels {
+        TypeKernels {
+            vec_dot_2rows: Some(vec_dot_2rows),
+            ..tk(ty, dequantize_row, vec_dot_type, vec_dot)
+        }
+    }
+
+    /// The scalar table with every kernel that has an AVX2 twin swapped for its SIMD128 twin
+    /// (the same kernels as `AVX2`: Q2_K and Q3_K dots stay scalar), plus two-row dots.
+    #[rustfmt::skip]
+    pub(super) static SIMD128: [TypeKernels; 13] = [
+        tk(T::F32,  float::dequantize_row_f32,  T::F32,  s::vec_dot_f32),
+        tk(T::F16,  float::dequantize_row_f16,  T::F16,  s::vec_dot_f16),
+        tk(T::BF16, float::dequantize_row_bf16, T::BF16, s::vec_dot_bf16),
+        tk2(T::Q4_0, q4_0::dequantize_row_q4_0, T::Q8_0, s::vec_dot_q4_0_q8_0, s::vec_dot_q4_0_q8_0_x2),
+        tk2(T::Q4_1, q4_1::dequantize_row_q4_1, T::Q8_1, s::vec_dot_q4_1_q8_1, s::vec_dot_q4_1_q8_1_x2),
+        tk2(T::Q5_0, q5_0::dequantize_row_q5_0, T::Q8_0, s::vec_dot_q5_0_q8_0, s::vec_dot_q5_0_q8_0_x2),
+        tk2(T::Q5_1, q5_1::dequantize_row_q5_1, T::Q8_1, s::vec_dot_q5_1_q8_1, s::vec_dot_q5_1_q8_1_x2),
+        tk2(T::Q8_0, q8_0::dequantize_row_q8_0, T::Q8_0, s::vec_dot_q8_0_q8_0, s::vec_dot_q8_0_q8_0_x2),
+        tk(T::Q2_K, q2_k::dequantize_row_q2_k,  T::Q8_K, q2_k::vec_dot_q2_k_q8_k),
+        tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
+        tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, s::vec_dot_q4_k_q8_k,
+            RepackedDots { gemv: s::vec_dot_q4_k_q8_k_gemv, gemm: s::vec_dot_q4_k_q8_k_gemm }),
+        tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, s::vec_dot_q5_k_q8_k),
+        tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, s::vec_dot_q6_k_q8_k),
+    ];
+}
+
 fn find(table: &'static [TypeKernels], t: GgmlType) -> Option<&'static TypeKernels> {
     table.iter().find(|k| k.ty == t)
+}
+
+/// The fastest table this build and CPU run.
+fn fast_table() -> &'static [TypeKernels] {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        return &x86::AVX2;
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return &wasm::SIMD128;
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    &SCALAR
 }
 
 /// The fastest kernels this CPU supports for weight type `t` (`None`: not supported yet, or an
 /// activation-only format such as Q8_1).
 pub fn kernels(t: GgmlType) -> Option<&'static TypeKernels> {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        return find(&x86::AVX2, t);
+    find(fast_table(), t)
+}
+
+/// Which kernel set [`kernels`] and the other dispatching functions here use: `"avx2"`,
+/// `"simd128"` or `"scalar"` (tests use it to know what they compare).
+pub fn kernel_isa() -> &'static str {
+    if HAS_SIMD128 {
+        "simd128"
+    } else if has_avx2() {
+        "avx2"
+    } else {
+        "scalar"
     }
-    find(&SCALAR, t)
 }
 
 /// The scalar spec kernels for weight type `t`.
@@ -147,9 +221,9 @@ pub fn scalar_kernels(t: GgmlType) -> Option<&'static TypeKernels> {
 }
 
 /// Quantize activations `src` into format `t` (a `vec_dot_type`: F32, F16, BF16, Q8_0, Q8_1, Q8_K),
-/// writing whole blocks to `dst` (`t.row_bytes(src.len())` bytes). Uses AVX2 when available;
-/// the result is bit-identical to [`quantize_row_scalar`]. Other types leave `dst` untouched
-/// (a `debug_assert!` fires).
+/// writing whole blocks to `dst` (`t.row_bytes(src.len())` bytes). Uses AVX2 or SIMD128 when
+/// available; the result is bit-identical to [`quantize_row_scalar`]. Other types leave `dst`
+/// untouched (a `debug_assert!` fires).
 pub fn quantize_row(t: GgmlType, src: &[f32], dst: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
@@ -159,16 +233,26 @@ pub fn quantize_row(t: GgmlType, src: &[f32], dst: &mut [u8]) {
             _ => {}
         }
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    match t {
+        T::Q8_0 => return super::simd128::quantize_row_q8_0(src, dst),
+        T::Q8_1 => return super::simd128::quantize_row_q8_1(src, dst),
+        _ => {}
+    }
     quantize_row_scalar(t, src, dst)
 }
 
-/// Rounds values to f16 precision in place (an f16 cache or accumulator), with F16C when present.
+/// Rounds values to f16 precision in place (an f16 cache or accumulator), with F16C or
+/// SIMD128 when present.
 pub fn round_f16_inplace(x: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         return super::avx2::round_f16_inplace(x);
     }
-    float::round_f16_inplace(x)
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    super::simd128::round_f16_inplace(x);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    float::round_f16_inplace(x);
 }
 
 /// `y = f16(fma(x, a, y))`: an f16 accumulator update as ggml's x86 `ggml_vec_mad_f16` does it.
@@ -177,7 +261,25 @@ pub fn mad_round_f16(y: &mut [f32], a: f32, x: &[f32]) {
     if has_avx2() {
         return super::avx2::mad_round_f16(y, a, x);
     }
-    float::mad_round_f16(y, a, x)
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    super::simd128::mad_round_f16(y, a, x);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    float::mad_round_f16(y, a, x);
+}
+
+/// f16 values (a KV cache row) widened to f32 into `dst[..src.len()]`: `half`'s slice
+/// conversion (F16C when the CPU has it), SIMD128 on wasm; bit-identical either way.
+pub fn f16_to_f32_row(src: &[half::f16], dst: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    super::simd128::f16_to_f32_row(src, dst);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    f16_to_f32_row_scalar(src, dst);
+}
+
+/// Scalar twin of [`f16_to_f32_row`].
+pub fn f16_to_f32_row_scalar(src: &[half::f16], dst: &mut [f32]) {
+    use half::slice::HalfFloatSliceExt;
+    src.convert_to_f32_slice(&mut dst[..src.len()]);
 }
 
 /// Scalar twin of [`mad_round_f16`].

@@ -2,9 +2,9 @@
 //!
 //! Each quantized format lives in its own file with a header comment on its block layout, a
 //! scalar `dequantize_row_*` and a scalar `vec_dot_*_*` against the activation format llama.cpp
-//! pairs it with (`vec_dot_type`). The scalar versions are the spec; `avx2.rs` (and later
-//! `simd128.rs`) hold faster twins that tests compare against them. `dispatch.rs` picks the best
-//! table once at run time.
+//! pairs it with (`vec_dot_type`). The scalar versions are the spec; `avx2.rs` (x86-64) and
+//! `simd128.rs` (wasm32) hold faster twins that tests compare against them. `dispatch.rs` picks
+//! the best table: once at run time on x86-64, at build time on wasm32.
 
 use crate::error::{Error, Result};
 
@@ -25,13 +25,18 @@ mod q6_k;
 mod q8_0;
 mod q8_1;
 mod q8_k;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) mod simd128;
 
 pub use blocks::*;
 pub use dispatch::{
-    can_quantize_weights, has_avx2, kernels, mad_round_f16, mad_round_f16_scalar, quantize_row,
-    quantize_row_scalar, quantize_weights, round_f16_inplace, round_f16_inplace_scalar,
-    scalar_kernels, RepackedDots, TypeKernels, REPACK_ROWS,
+    can_quantize_weights, f16_to_f32_row, f16_to_f32_row_scalar, has_avx2, kernel_isa, kernels,
+    mad_round_f16, mad_round_f16_scalar, quantize_row, quantize_row_scalar, quantize_weights,
+    round_f16_inplace, round_f16_inplace_scalar, scalar_kernels, RepackedDots, TypeKernels,
+    VecDot2Rows, HAS_SIMD128, REPACK_ROWS,
 };
+/// The f16 type of the kernels' signatures (`half`'s), for callers without their own `half`.
+pub use half::f16;
 
 /// ggml's tensor types, with their on-disk ids. Only the ones we can size are listed: a file
 /// with any other id is rejected at parse time with `UnsupportedTensorType`.

@@ -123,9 +123,14 @@ pub fn matmul(
     let xq = &scratch.xq[..];
     // llama.cpp's summation order for this matrix: a repacked one differs between activation
     // rows inside whole groups of four (gemm) and the rest (gemv); near-ties follow the order.
-    let (dot_grouped, dot_single) = match w.kernels.repacked {
-        Some(rp) if w.rows.is_multiple_of(quant::REPACK_ROWS) => (rp.gemm, rp.gemv),
-        _ => (w.kernels.vec_dot, w.kernels.vec_dot),
+    // A two-row dot (SIMD128) gives each row's `vec_dot` bits, so it serves any row pair.
+    let (dot_grouped, dot_single, dot_2rows) = match w.kernels.repacked {
+        Some(rp) if w.rows.is_multiple_of(quant::REPACK_ROWS) => (rp.gemm, rp.gemv, None),
+        _ => (
+            w.kernels.vec_dot,
+            w.kernels.vec_dot,
+            w.kernels.vec_dot_2rows,
+        ),
     };
     let grouped = if n_tokens > 3 {
         n_tokens - n_tokens % 4
@@ -144,7 +149,23 @@ pub fn matmul(
         let r1 = (r0 + chunk).min(rows);
         for t0 in (0..n_tokens).step_by(TOKEN_TILE) {
             let t1 = (t0 + TOKEN_TILE).min(n_tokens);
-            for r in r0..r1 {
+            let mut r_single = r0;
+            if let Some(dot2) = dot_2rows {
+                for r in (r0..r1 - 1).step_by(2) {
+                    let (wa, wb) = (w.row(file, r), w.row(file, r + 1));
+                    for t in t0..t1 {
+                        let [a, b] = dot2(cols, wa, wb, &xq[t * xq_row..(t + 1) * xq_row]);
+                        // SAFETY: t < n_tokens and r < r + 1 < r1 <= rows, so both indices are
+                        // inside `out`; rows [r0, r1) belong to this chunk alone (see below).
+                        unsafe {
+                            out_ptr.write(t * rows + r, a);
+                            out_ptr.write(t * rows + r + 1, b);
+                        }
+                    }
+                    r_single = r + 2;
+                }
+            }
+            for r in r_single..r1 {
                 let wr = w.row(file, r);
                 for t in t0..t1 {
                     let dot = if t < grouped { dot_grouped } else { dot_single };

@@ -33,10 +33,24 @@ pub fn scale_inplace(x: &mut [f32], s: f32) {
     }
 }
 
+/// `gate = silu(gate) * up` (SwiGLU), as ggml's x86 kernel: [`expf_ggml`] on whole groups
+/// of 8, libm `exp` on the tail. SIMD128 on wasm, bit-identical to [`silu_mul_inplace_scalar`].
+pub fn silu_mul_inplace(gate: &mut [f32], up: &[f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        let body = gate.len().min(up.len()) & !7;
+        super::simd128::silu_mul_body(&mut gate[..body], &up[..body]);
+        for (g, &u) in gate[body..].iter_mut().zip(&up[body..]) {
+            *g = *g / (1.0 + (-*g).exp()) * u;
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    silu_mul_inplace_scalar(gate, up);
+}
+
 fma_fn! {
-    /// `gate = silu(gate) * up` (SwiGLU), as ggml's x86 kernel: [`expf_ggml`] on whole groups
-    /// of 8, libm `exp` on the tail.
-    pub fn silu_mul_inplace(gate: &mut [f32], up: &[f32]) {
+    /// Scalar spec of [`silu_mul_inplace`].
+    pub fn silu_mul_inplace_scalar(gate: &mut [f32], up: &[f32]) {
         let body = gate.len().min(up.len()) & !7;
         for (g, &u) in gate[..body].iter_mut().zip(&up[..body]) {
             *g = *g / (1.0 + expf_ggml(0.0 - *g)) * u;
@@ -136,11 +150,66 @@ pub fn expf_ggml(x: f32) -> f32 {
     }
 }
 
+/// `x[i] = expf_ggml(x[i] - sub)` (softmax numerators), SIMD128 on wasm.
+#[inline(always)]
+pub fn exp_sub_inplace(x: &mut [f32], sub: f32) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    super::simd128::exp_sub_inplace(x, sub);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    for v in x.iter_mut() {
+        *v = expf_ggml(*v - sub);
+    }
+}
+
+/// `acc[i] = fma(a, x[i], acc[i])`, SIMD128 on wasm. Inlined, so an `fma_fn!` caller's x86
+/// copy compiles the `mul_add`s to FMA instructions.
+#[inline(always)]
+pub fn fma_axpy(acc: &mut [f32], a: f32, x: &[f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    super::simd128::fma_axpy(acc, a, x);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    for (o, &v) in acc.iter_mut().zip(x) {
+        *o = a.mul_add(v, *o);
+    }
+}
+
+/// Dot products of `q` with the rows of `rows` (`out.len()` rows of `q.len()` values, at most
+/// 4), each one chain of fused multiply-adds in element order from 0 (ggml's one-lane
+/// `ggml_vec_dot_f32` tail loop). On wasm the four chains run in the lanes of one vector.
+#[inline(always)]
+pub fn fma_chain_dots(q: &[f32], rows: &[f32], out: &mut [f32]) {
+    let hd = q.len();
+    debug_assert!(out.len() <= 4 && rows.len() >= out.len() * hd);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if out.len() == 4 {
+        let mut d = [0.0f32; 4];
+        super::simd128::fma_chain_dots4(q, rows, hd, &mut d);
+        out.copy_from_slice(&d);
+        return;
+    }
+    for (o, r) in out.iter_mut().zip(rows.chunks_exact(hd.max(1))) {
+        let mut d = 0.0f32;
+        for (&a, &b) in q.iter().zip(r) {
+            d = a.mul_add(b, d);
+        }
+        *o = d;
+    }
+}
+
 /// `Σ a_i b_i` of two rows of f16 values (held as f32), summed in the order of ggml's x86
 /// `ggml_vec_dot_f16`: 32 lanes (four 8-wide registers) over steps of 32, the registers folded
 /// 0+2, 1+3, then 0+1, the 8 lanes as (l0+l4 + l1+l5) + (l2+l6 + l3+l7), the tail in f64.
-/// f16·f16 products are exact in f32, so plain multiply-adds equal ggml's fused ones.
+/// f16·f16 products are exact in f32, so plain multiply-adds equal ggml's fused ones. SIMD128
+/// on wasm, bit-identical to [`dot_f16_ggml_scalar`].
 pub fn dot_f16_ggml(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return super::simd128::dot_f16_ggml(a, b);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    dot_f16_ggml_scalar(a, b)
+}
+
+/// Scalar spec of [`dot_f16_ggml`].
+pub fn dot_f16_ggml_scalar(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let body = n & !31;
     let mut acc = [0.0f32; 32];

@@ -25,7 +25,11 @@ impl ThreadPool {
     pub fn new(n_threads: usize) -> ThreadPool {
         if cfg!(target_arch = "wasm32") {
             let available = rayon::current_num_threads();
-            let n = if n_threads == 0 { available } else { n_threads.min(available) };
+            let n = if n_threads == 0 {
+                available
+            } else {
+                n_threads.min(available)
+            };
             let pool = if n > 1 { Pool::Global } else { Pool::Inline };
             return ThreadPool {
                 pool,

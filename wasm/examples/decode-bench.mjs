@@ -1,0 +1,77 @@
+// Single-thread decode speed of the browser module, in Node: loads a GGUF into the wasm build
+// (`node scripts/build-wasm.mjs` writes js/browser/wasm/), prefills a short prompt, then times
+// greedy `step()`s. A benchmark, not a test.
+//   node wasm/examples/decode-bench.mjs [--wasm-dir DIR] [--model FILE] [--tokens N] [--runs R]
+// Prints prefill and decode tok/s per run, wall clock and per second of this process's CPU
+// time (what a busy machine's other processes do not steal), and the medians.
+import { readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const wasmDir = path.resolve(arg('wasm-dir', path.join(root, 'js', 'browser', 'wasm')));
+const model = arg(
+  'model',
+  path.join(process.env.WASM_CHORD_MODELS ?? path.join(os.homedir(), '.cache', 'wasm-chord', 'models'), 'SmolLM2-135M-Instruct.Q4_1.gguf'),
+);
+const nTokens = Number(arg('tokens', '64'));
+const runs = Number(arg('runs', '3'));
+const prompt = arg('prompt', 'The history of the printing press begins');
+
+globalThis.__wasmChordPanic = (m) => console.error(`panic: ${m}`);
+const glue = await import(pathToFileURL(path.join(wasmDir, 'wasm_chord.js')).href);
+await glue.default({ module_or_path: readFileSync(path.join(wasmDir, 'wasm_chord_bg.wasm')) });
+glue.installPanicHook();
+console.log(`kernels: ${glue.cpuKernels()}  module: ${wasmDir}`);
+
+const fd = openSync(model, 'r');
+const size = fstatSync(fd).size;
+const loader = new glue.WasmLoader(size);
+const buf = Buffer.alloc(16 << 20);
+for (let off = 0; off < size; ) {
+  const n = readSync(fd, buf, 0, buf.length, off);
+  loader.write(buf.subarray(0, n));
+  off += n;
+}
+closeSync(fd);
+const m = loader.finish(1, 0);
+
+const decode = [];
+const decodeCpu = [];
+const cpuMs = () => process.cpuUsage().user / 1e3;
+for (let r = 0; r < runs; r++) {
+  const g = m.generate(prompt, JSON.stringify({ maxTokens: nTokens + 1, temperature: 0 }));
+  let t0 = performance.now();
+  g.step(); // prefill + first token
+  const prefillMs = performance.now() - t0;
+  const nPrompt = g.promptTokens;
+  t0 = performance.now();
+  const c0 = cpuMs();
+  let n = 0;
+  let text = '';
+  for (let c; n < nTokens && (c = g.step()); ) {
+    if (c.token !== undefined) n++;
+    text += c.text;
+  }
+  const ms = performance.now() - t0;
+  const cms = cpuMs() - c0;
+  g.close();
+  decode.push((n / ms) * 1000);
+  decodeCpu.push((n / cms) * 1000);
+  console.log(
+    `run ${r + 1}: prefill ${nPrompt} tok ${((nPrompt / prefillMs) * 1000).toFixed(1)} tok/s, ` +
+      `decode ${n} tok ${decode.at(-1).toFixed(2)} tok/s (${decodeCpu.at(-1).toFixed(2)} per CPU s)` +
+      (r === 0 ? `  ${JSON.stringify(text.slice(0, 60))}` : ''),
+  );
+}
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(2);
+const best = (v) => Math.max(...v).toFixed(2);
+console.log(
+  `decode: median ${median(decode)} tok/s wall (${median(decodeCpu)} per CPU s), ` +
+    `best ${best(decode)} (${best(decodeCpu)} per CPU s)`,
+);
