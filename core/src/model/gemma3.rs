@@ -12,13 +12,10 @@
 //! adds it), so the plain RMSNorm applies.
 
 use super::attention::AttnShape;
-use super::blocks::{
-    attend, attn_output, ffn, norm_into_cur, qkv, residual, rope_qk, FfnActivation,
-};
+use super::ops::{ffn, qkv, Act, FfnActivation, ForwardOps, Mat, Norm};
 use super::rope::{Rope, RopeStyle};
 use super::weights::LayerWeights;
-use super::{Forward, HParams};
-use crate::backend::cpu::ops::{rms_norm_rows_inplace, scale_inplace};
+use super::HParams;
 use crate::error::{Error, Result};
 use crate::gguf::keys::{arch_key, hp as hpk};
 use crate::gguf::GgufFile;
@@ -94,55 +91,51 @@ fn is_global(il: usize) -> bool {
     (il + 1).is_multiple_of(SWA_PATTERN)
 }
 
-/// Runs the blocks for `tokens` at positions `pos0..`; leaves the residual stream in `f.buf.x`.
-pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usize) {
-    let n = tokens.len();
-    let hp = f.hp;
-    let n_embd = hp.n_embd;
+/// Runs the blocks for `tokens` at positions `pos0..`; leaves the residual stream in `X`.
+pub(super) fn forward(
+    f: &mut impl ForwardOps,
+    hp: &HParams,
+    p: &Params,
+    tokens: &[u32],
+    pos0: usize,
+) {
     f.embed(tokens); //                                                   x: [n, n_embd]
-    scale_inplace(&mut f.buf.x[..n * n_embd], p.embd_scale);
-    Forward::cb(&mut f.trace, usize::MAX, "inp_scaled", &f.buf.x);
-    for (il, l) in f.layers.iter().enumerate() {
+    f.scale(Act::X, p.embd_scale);
+    f.trace(usize::MAX, "inp_scaled", Act::X);
+    for il in 0..hp.n_layer {
         let (rope, shape) = if is_global(il) {
             (&p.rope_global, p.attn_global)
         } else {
             (&p.rope_local, p.attn_local)
         };
-        norm_into_cur(f, &l.attn_norm, n); //                             attn_norm
-        Forward::cb(&mut f.trace, il, "attn_norm", &f.buf.cur);
-        qkv(f, l, n); //                                                  Qcur, Kcur, Vcur
-        Forward::cb(&mut f.trace, il, "Vcur", &f.buf.v);
-        let b = &mut *f.buf;
+        f.norm(il, Norm::Attn, Act::X, Act::Cur); //                      attn_norm
+        f.trace(il, "attn_norm", Act::Cur);
+        qkv(f, il); //                                                    Qcur, Kcur, Vcur
+        f.trace(il, "Vcur", Act::V);
         // Per-head RMSNorm of Q and K          q: [n, n_head, head_dim]  k: [n, n_head_kv, head_dim]
-        if let (Some(qn), Some(kn)) = (&l.attn_q_norm, &l.attn_k_norm) {
-            rms_norm_rows_inplace(&mut b.q[..n * hp.n_embd_q()], qn, hp.rms_eps);
-            rms_norm_rows_inplace(&mut b.k[..n * hp.n_embd_k()], kn, hp.rms_eps);
-        }
-        Forward::cb(&mut f.trace, il, "Qcur_normed", &f.buf.q);
-        Forward::cb(&mut f.trace, il, "Kcur_normed", &f.buf.k);
-        rope_qk(f, rope, pos0, n);
-        Forward::cb(&mut f.trace, il, "Kcur", &f.buf.k);
-        scale_inplace(&mut f.buf.q[..n * hp.n_embd_q()], p.q_scale);
-        Forward::cb(&mut f.trace, il, "Qcur", &f.buf.q);
-        attend(f, il, shape, pos0, n); //                                 kqv_out
-        Forward::cb(&mut f.trace, il, "kqv_out", &f.buf.attn);
-        attn_output(f, l, n); //                                          attn_out
-        Forward::cb(&mut f.trace, il, "attn_out", &f.buf.cur);
-        if let Some(w) = &l.post_attention_norm {
-            rms_norm_rows_inplace(&mut f.buf.cur[..n * n_embd], w, hp.rms_eps); // attn_post_norm
-        }
-        residual(f, n); //                                                sa_out = x + attn_out
-        Forward::cb(&mut f.trace, il, "sa_out", &f.buf.x);
-        norm_into_cur(f, &l.ffn_norm, n); //                              ffn_norm
-        Forward::cb(&mut f.trace, il, "ffn_norm", &f.buf.cur);
-        ffn(f, l, FfnActivation::Gelu, n); //                          ffn_out
-        Forward::cb(&mut f.trace, il, "ffn_up", &f.buf.up);
-        Forward::cb(&mut f.trace, il, "ffn_geglu", &f.buf.gate);
-        Forward::cb(&mut f.trace, il, "ffn_out", &f.buf.cur);
-        if let Some(w) = &l.post_ffw_norm {
-            rms_norm_rows_inplace(&mut f.buf.cur[..n * n_embd], w, hp.rms_eps); // ffn_post_norm
-        }
-        residual(f, n); //                                                l_out = sa_out + ffn_out
-        Forward::cb(&mut f.trace, il, "l_out", &f.buf.x);
+        f.norm(il, Norm::QHead, Act::Q, Act::Q);
+        f.norm(il, Norm::KHead, Act::K, Act::K);
+        f.trace(il, "Qcur_normed", Act::Q);
+        f.trace(il, "Kcur_normed", Act::K);
+        f.rope_qk(rope, pos0);
+        f.trace(il, "Kcur", Act::K);
+        f.scale(Act::Q, p.q_scale);
+        f.trace(il, "Qcur", Act::Q);
+        f.attend(il, shape, pos0); //                                     kqv_out
+        f.trace(il, "kqv_out", Act::Attn);
+        f.matmul(il, Mat::O, Act::Attn, Act::Cur); //                     attn_out
+        f.trace(il, "attn_out", Act::Cur);
+        f.norm(il, Norm::PostAttn, Act::Cur, Act::Cur); //                attn_post_norm
+        f.add(Act::X, Act::Cur); //                                       sa_out = x + attn_out
+        f.trace(il, "sa_out", Act::X);
+        f.norm(il, Norm::Ffn, Act::X, Act::Cur); //                       ffn_norm
+        f.trace(il, "ffn_norm", Act::Cur);
+        ffn(f, il, FfnActivation::Gelu); //                               ffn_out
+        f.trace(il, "ffn_up", Act::Up);
+        f.trace(il, "ffn_geglu", Act::Gate);
+        f.trace(il, "ffn_out", Act::Cur);
+        f.norm(il, Norm::PostFfw, Act::Cur, Act::Cur); //                 ffn_post_norm
+        f.add(Act::X, Act::Cur); //                                       l_out = sa_out + ffn_out
+        f.trace(il, "l_out", Act::X);
     }
 }

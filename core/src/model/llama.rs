@@ -3,12 +3,10 @@
 //! Behaviour matched to llama.cpp src/llama-model.cpp (llm_build_llama).
 
 use super::attention::AttnShape;
-use super::blocks::{
-    attend, attn_output, ffn, norm_into_cur, qkv, residual, rope_qk, FfnActivation,
-};
+use super::ops::{ffn, qkv, Act, FfnActivation, ForwardOps, Mat, Norm};
 use super::rope::{Rope, RopeStyle};
 use super::weights::LayerWeights;
-use super::{Forward, HParams};
+use super::HParams;
 use crate::error::Result;
 
 pub struct Params {
@@ -32,24 +30,29 @@ impl Params {
     }
 }
 
-/// Runs the blocks for `tokens` at positions `pos0..`; leaves the residual stream in `f.buf.x`.
-pub(super) fn forward(f: &mut Forward<'_>, p: &Params, tokens: &[u32], pos0: usize) {
-    let n = tokens.len();
+/// Runs the blocks for `tokens` at positions `pos0..`; leaves the residual stream in `X`.
+pub(super) fn forward(
+    f: &mut impl ForwardOps,
+    hp: &HParams,
+    p: &Params,
+    tokens: &[u32],
+    pos0: usize,
+) {
     f.embed(tokens); //                                                   x: [n, n_embd]
-    for (il, l) in f.layers.iter().enumerate() {
-        norm_into_cur(f, &l.attn_norm, n); //                             attn_norm
-        Forward::cb(&mut f.trace, il, "attn_norm", &f.buf.cur);
-        qkv(f, l, n); //                                                  Qcur, Kcur, Vcur
-        rope_qk(f, &p.rope, pos0, n);
-        Forward::cb(&mut f.trace, il, "Qcur", &f.buf.q);
-        Forward::cb(&mut f.trace, il, "Kcur", &f.buf.k);
-        attend(f, il, p.attn, pos0, n); //                                kqv_out
-        attn_output(f, l, n); //                                          attn_out
-        residual(f, n); //                                                ffn_inp = x + attn_out
-        Forward::cb(&mut f.trace, il, "ffn_inp", &f.buf.x);
-        norm_into_cur(f, &l.ffn_norm, n); //                              ffn_norm
-        ffn(f, l, FfnActivation::Silu, n); //                             ffn_out
-        residual(f, n); //                                                l_out = ffn_inp + ffn_out
-        Forward::cb(&mut f.trace, il, "l_out", &f.buf.x);
+    for il in 0..hp.n_layer {
+        f.norm(il, Norm::Attn, Act::X, Act::Cur); //                      attn_norm
+        f.trace(il, "attn_norm", Act::Cur);
+        qkv(f, il); //                                                    Qcur, Kcur, Vcur
+        f.rope_qk(&p.rope, pos0);
+        f.trace(il, "Qcur", Act::Q);
+        f.trace(il, "Kcur", Act::K);
+        f.attend(il, p.attn, pos0); //                                    kqv_out
+        f.matmul(il, Mat::O, Act::Attn, Act::Cur); //                     attn_out
+        f.add(Act::X, Act::Cur); //                                       ffn_inp = x + attn_out
+        f.trace(il, "ffn_inp", Act::X);
+        f.norm(il, Norm::Ffn, Act::X, Act::Cur); //                       ffn_norm
+        ffn(f, il, FfnActivation::Silu); //                               ffn_out
+        f.add(Act::X, Act::Cur); //                                       l_out = ffn_inp + ffn_out
+        f.trace(il, "l_out", Act::X);
     }
 }

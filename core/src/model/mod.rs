@@ -6,11 +6,12 @@
 //! line in each `match` below. Shared blocks (attention, norms, matmul, KV cache) are reused.
 
 mod attention;
-mod blocks;
+mod cpu_forward;
 mod gemma3;
 mod hparams;
 mod kv_cache;
 mod llama;
+mod ops;
 pub mod rope;
 pub mod synthetic;
 pub mod weights;
@@ -18,13 +19,12 @@ pub mod weights;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::backend::cpu::matmul::matmul;
-use crate::backend::cpu::ops::rms_norm_rows_inplace;
-use crate::backend::cpu::{MatmulScratch, QMatrix, ThreadPool};
+use crate::backend::cpu::{QMatrix, ThreadPool};
 use crate::bytes::ModelBytes;
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 use crate::tokenizer::Tokenizer;
+use cpu_forward::{Buffers, Forward};
 pub use hparams::HParams;
 pub use kv_cache::KvCache;
 use weights::{LayerWeights, WeightLoader};
@@ -189,78 +189,6 @@ pub enum Logits {
 /// line up with its.
 pub type TraceFn = dyn FnMut(usize, &str, &[f32]) + Send;
 
-/// Scratch buffers of one forward pass; grown to the batch size once, then reused.
-#[derive(Default)]
-pub(crate) struct Buffers {
-    /// [n_tok, n_embd] the residual stream
-    pub x: Vec<f32>,
-    /// [n_tok, n_embd]
-    pub cur: Vec<f32>,
-    /// [n_tok, n_head * head_dim]
-    pub q: Vec<f32>,
-    /// [n_tok, n_head_kv * head_dim]
-    pub k: Vec<f32>,
-    /// [n_tok, n_head_kv * head_dim_v]
-    pub v: Vec<f32>,
-    /// [n_tok, n_head * head_dim_v]
-    pub attn: Vec<f32>,
-    /// [n_tok, n_ff]
-    pub gate: Vec<f32>,
-    /// [n_tok, n_ff]
-    pub up: Vec<f32>,
-    pub scores: Vec<f32>,
-    pub cos_sin: Vec<(f32, f32)>,
-    pub mm: MatmulScratch,
-}
-
-impl Buffers {
-    fn fit(&mut self, hp: &HParams, n: usize) {
-        self.x.resize(n * hp.n_embd, 0.0);
-        self.cur.resize(n * hp.n_embd, 0.0);
-        self.q.resize(n * hp.n_embd_q(), 0.0);
-        self.k.resize(n * hp.n_embd_k(), 0.0);
-        self.v.resize(n * hp.n_embd_v(), 0.0);
-        self.attn.resize(n * hp.n_head * hp.head_dim_v, 0.0);
-        self.gate.resize(n * hp.n_ff, 0.0);
-        self.up.resize(n * hp.n_ff, 0.0);
-    }
-}
-
-/// Everything an arch's forward function works on.
-pub(crate) struct Forward<'a> {
-    pub hp: &'a HParams,
-    pub file: &'a [u8],
-    pub pool: &'a ThreadPool,
-    pub layers: &'a [LayerWeights],
-    pub token_embd: &'a QMatrix,
-    pub kv: &'a mut KvCache,
-    pub flash_attention: bool,
-    pub buf: &'a mut Buffers,
-    pub trace: Option<&'a mut TraceFn>,
-}
-
-impl Forward<'_> {
-    /// Calls the debug hook, if any (an associated fn so callers can borrow buffers too).
-    #[inline]
-    pub fn cb(trace: &mut Option<&mut TraceFn>, layer: usize, label: &str, t: &[f32]) {
-        if let Some(f) = trace.as_mut() {
-            f(layer, label, t);
-        }
-    }
-
-    /// Looks up token embeddings into `buf.x`.
-    pub fn embed(&mut self, tokens: &[u32]) {
-        let n_embd = self.hp.n_embd;
-        for (t, &id) in tokens.iter().enumerate() {
-            self.token_embd.dequantize_row(
-                self.file,
-                id as usize,
-                &mut self.buf.x[t * n_embd..(t + 1) * n_embd],
-            );
-        }
-    }
-}
-
 /// One conversation's state over a shared model: KV cache, position, scratch.
 pub struct Session {
     model: Arc<Model>,
@@ -268,7 +196,6 @@ pub struct Session {
     flash_attention: bool,
     n_past: usize,
     buf: Buffers,
-    hidden: Vec<f32>,
     logits: Vec<f32>,
     cancel: Option<Arc<AtomicBool>>,
     trace: Option<Box<TraceFn>>,
@@ -292,7 +219,6 @@ impl Session {
             kv,
             n_past: 0,
             buf: Buffers::default(),
-            hidden: Vec::new(),
             logits: Vec::new(),
             cancel: None,
             trace: None,
@@ -363,24 +289,25 @@ impl Session {
             {
                 return Err(Error::Cancelled);
             }
-            self.forward_ubatch(chunk)?;
             let n = chunk.len();
             let rows = match mode {
                 Logits::All => 0..n,
                 Logits::Last if ci + 1 == n_chunks => n - 1..n,
                 Logits::Last => n..n,
             };
-            self.output_logits(rows);
+            self.forward_ubatch(chunk, rows);
             self.n_past += n;
         }
         Ok(&self.logits)
     }
 
-    fn forward_ubatch(&mut self, tokens: &[u32]) -> Result<()> {
+    /// One micro-batch through the blocks, then the logits of its `rows`.
+    fn forward_ubatch(&mut self, tokens: &[u32], rows: std::ops::Range<usize>) {
         let model = &*self.model;
-        self.buf.fit(&model.hparams, tokens.len());
+        let hp = &model.hparams;
+        self.buf.fit(hp, tokens.len());
         let mut f = Forward {
-            hp: &model.hparams,
+            hp,
             file: model.bytes.as_bytes(),
             pool: &model.pool,
             layers: &model.layers,
@@ -389,39 +316,12 @@ impl Session {
             flash_attention: self.flash_attention,
             buf: &mut self.buf,
             trace: self.trace.as_deref_mut(),
+            n: tokens.len(),
         };
         match &model.arch {
-            ArchParams::Llama(p) => llama::forward(&mut f, p, tokens, self.n_past),
-            ArchParams::Gemma3(p) => gemma3::forward(&mut f, p, tokens, self.n_past),
+            ArchParams::Llama(p) => llama::forward(&mut f, hp, p, tokens, self.n_past),
+            ArchParams::Gemma3(p) => gemma3::forward(&mut f, hp, p, tokens, self.n_past),
         }
-        Ok(())
-    }
-
-    /// Final norm + output projection for `rows` of the residual stream, appended to logits.
-    fn output_logits(&mut self, rows: std::ops::Range<usize>) {
-        let model = &*self.model;
-        let (n_embd, n_vocab) = (model.hparams.n_embd, model.hparams.n_vocab);
-        let n = rows.len();
-        if n == 0 {
-            return;
-        }
-        self.hidden.clear();
-        self.hidden
-            .extend_from_slice(&self.buf.x[rows.start * n_embd..rows.end * n_embd]);
-        rms_norm_rows_inplace(&mut self.hidden, &model.output_norm, model.hparams.rms_eps);
-        if let Some(t) = self.trace.as_deref_mut() {
-            t(usize::MAX, "result_norm", &self.hidden);
-        }
-        let start = self.logits.len();
-        self.logits.resize(start + n * n_vocab, 0.0);
-        matmul(
-            &model.pool,
-            model.bytes.as_bytes(),
-            &model.output,
-            &self.hidden,
-            &mut self.logits[start..],
-            n,
-            &mut self.buf.mm,
-        );
+        f.output_logits(&model.output_norm, &model.output, rows, &mut self.logits);
     }
 }
