@@ -87,6 +87,24 @@ pub enum Error {
 
     #[error("internal error (a bug in wasm-chord): {0}")]
     Internal(String),
+
+    #[error("GPU: {message}")]
+    Gpu { kind: GpuErrorKind, message: String },
+}
+
+/// What went wrong on the GPU (each its own `ERR_GPU_*` code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuErrorKind {
+    /// No adapter (or only a software one that was not asked for), or no device from it.
+    Unavailable,
+    /// A buffer could not be allocated.
+    OutOfMemory,
+    /// The adapter's limits are too small for this model (a binding, a dispatch).
+    Limit,
+    /// The model uses a tensor type or shape the GPU kernels do not cover.
+    Unsupported,
+    /// The device was lost, or a command failed validation.
+    Lost,
 }
 
 /// Stable machine-readable error codes, shared with the JS API (`err.code`).
@@ -113,6 +131,11 @@ pub enum ErrorCode {
     Aborted,
     ModelTooLarge,
     Internal,
+    GpuUnavailable,
+    GpuOutOfMemory,
+    GpuLimit,
+    GpuUnsupported,
+    GpuLost,
 }
 
 impl ErrorCode {
@@ -139,6 +162,11 @@ impl ErrorCode {
             ErrorCode::Aborted => "ABORT_ERR",
             ErrorCode::ModelTooLarge => "ERR_MODEL_TOO_LARGE",
             ErrorCode::Internal => "ERR_INTERNAL",
+            ErrorCode::GpuUnavailable => "ERR_GPU_UNAVAILABLE",
+            ErrorCode::GpuOutOfMemory => "ERR_GPU_OUT_OF_MEMORY",
+            ErrorCode::GpuLimit => "ERR_GPU_LIMIT",
+            ErrorCode::GpuUnsupported => "ERR_GPU_UNSUPPORTED",
+            ErrorCode::GpuLost => "ERR_GPU_LOST",
         }
     }
 }
@@ -173,6 +201,23 @@ impl Error {
             Error::Cancelled => ErrorCode::Aborted,
             Error::ModelTooLarge { .. } => ErrorCode::ModelTooLarge,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::Gpu { kind, .. } => match kind {
+                GpuErrorKind::Unavailable => ErrorCode::GpuUnavailable,
+                GpuErrorKind::OutOfMemory => ErrorCode::GpuOutOfMemory,
+                GpuErrorKind::Limit => ErrorCode::GpuLimit,
+                GpuErrorKind::Unsupported => ErrorCode::GpuUnsupported,
+                GpuErrorKind::Lost => ErrorCode::GpuLost,
+            },
+        }
+    }
+}
+
+impl Error {
+    /// A GPU error of `kind`.
+    pub fn gpu(kind: GpuErrorKind, message: impl Into<String>) -> Error {
+        Error::Gpu {
+            kind,
+            message: message.into(),
         }
     }
 }

@@ -7,4 +7,5 @@ mod gguf;
 mod model;
 mod quant;
 mod sample;
+mod shaders;
 mod tokenizer;

@@ -1,2 +1,3 @@
-//! CPU and (later) GPU backends.
+//! CPU and GPU backends.
 pub mod cpu;
+pub mod gpu;

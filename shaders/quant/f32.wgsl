@@ -1,0 +1,18 @@
+// F32 weights, taken 4 values (16 bytes) at a time.
+const BLOCK_VALUES: u32 = 4u;
+const BLOCK_BYTES: u32 = 16u;
+const SUBS: u32 = 1u;
+
+fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
+    let v = vec4<f32>(
+        bitcast<f32>(w[off >> 2u]),
+        bitcast<f32>(w[(off >> 2u) + 1u]),
+        bitcast<f32>(w[(off >> 2u) + 2u]),
+        bitcast<f32>(w[(off >> 2u) + 3u]),
+    );
+    return dot(v, vec4<f32>(x[xo], x[xo + 1u], x[xo + 2u], x[xo + 3u]));
+}
+
+fn value(off: u32, i: u32) -> f32 {
+    return bitcast<f32>(w[(off >> 2u) + i]);
+}

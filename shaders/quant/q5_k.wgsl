@@ -1,0 +1,27 @@
+// Q5_K: 256 values in 176 bytes: d, dmin (f16), 12 bytes of scales and mins (as Q4_K's), 32
+// bytes of high bits (bit s of byte i for value 32·s + i), 128 bytes of low nibbles (as Q4_K's).
+const BLOCK_BYTES: u32 = 176u;
+const SUB_LEN: u32 = 32u;
+
+fn scale_min_k4(sc: u32, j: u32) -> vec2<u32> {
+    if j < 4u {
+        return vec2<u32>(load_u8(sc + j) & 63u, load_u8(sc + j + 4u) & 63u);
+    }
+    let a = load_u8(sc + j + 4u);
+    return vec2<u32>(
+        (a & 15u) | ((load_u8(sc + j - 4u) >> 6u) << 4u),
+        (a >> 4u) | ((load_u8(sc + j) >> 6u) << 4u),
+    );
+}
+
+fn k_scale(off: u32, s: u32) -> vec2<f32> {
+    let sm = scale_min_k4(off + 4u, s);
+    return vec2<f32>(load_f16(off) * f32(sm.x), -load_f16(off + 2u) * f32(sm.y));
+}
+
+fn k_quant(off: u32, s: u32, i: u32) -> f32 {
+    let b = load_u8(off + 48u + 32u * (s / 2u) + i);
+    let lo = select(b & 15u, b >> 4u, (s & 1u) == 1u);
+    let hi = (load_u8(off + 16u + i) >> s) & 1u;
+    return f32(lo | (hi << 4u));
+}
