@@ -4,6 +4,7 @@ mod util;
 mod chat;
 mod generate;
 mod gguf;
+mod gpu;
 mod model;
 mod quant;
 mod sample;

@@ -5,13 +5,13 @@
 //! `load(&WeightLoader, &HParams) -> Result<ArchWeights>` and a top-to-bottom `forward`, and one
 //! line in each `match` below. Shared blocks (attention, norms, matmul, KV cache) are reused.
 
-mod attention;
-mod cpu_forward;
+pub(crate) mod attention;
+pub(crate) mod cpu_forward;
 mod gemma3;
 mod hparams;
 mod kv_cache;
 mod llama;
-mod ops;
+pub(crate) mod ops;
 pub mod rope;
 pub mod synthetic;
 pub mod weights;
@@ -55,6 +55,31 @@ impl Arch {
     }
 }
 
+/// Whether a model runs on the GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GpuMode {
+    /// The CPU.
+    #[default]
+    Off,
+    /// A hardware GPU when there is one (software adapters are skipped), else the CPU; why
+    /// the CPU was used is in [`BackendInfo::gpu_fallback`].
+    Auto,
+    /// The best GPU adapter there is, software ones included; failing that, an error.
+    On,
+}
+
+/// Where a model runs, for its info.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendInfo {
+    /// "cpu" or "gpu".
+    pub backend: &'static str,
+    /// The adapter, when on the GPU.
+    pub gpu: Option<crate::backend::gpu::GpuInfo>,
+    /// Why `gpu: 'auto'` fell back to the CPU.
+    pub gpu_fallback: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Worker threads for matmuls; 0 = one per core.
@@ -63,6 +88,7 @@ pub struct LoadOptions {
     /// "auto", enables it) rather than its mul_mat attention. Both are exact attention; they
     /// differ only in f16 rounding, which decides near-tie tokens.
     pub flash_attention: bool,
+    pub gpu: GpuMode,
 }
 
 impl Default for LoadOptions {
@@ -70,6 +96,7 @@ impl Default for LoadOptions {
         LoadOptions {
             threads: 0,
             flash_attention: true,
+            gpu: GpuMode::Off,
         }
     }
 }
@@ -88,6 +115,9 @@ pub struct Model {
     output: QMatrix,
     layers: Vec<LayerWeights>,
     arch: ArchParams,
+    backend: BackendInfo,
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    gpu: Option<crate::backend::gpu::forward::GpuModel>,
 }
 
 /// What an architecture needs beyond the shared weights.
@@ -129,7 +159,71 @@ impl Model {
             Arch::Llama => ArchParams::Llama(llama::Params::new(&hparams, &layers)?),
             Arch::Gemma3 => ArchParams::Gemma3(gemma3::Params::new(&gguf, &hparams, &layers)?),
         };
+        let cpu = BackendInfo {
+            backend: "cpu",
+            gpu: None,
+            gpu_fallback: None,
+        };
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        let (gpu, backend) = {
+            use crate::backend::gpu::{forward::GpuModel, AdapterChoice, GpuDevice};
+            let choice = match opts.gpu {
+                GpuMode::On => Some(AdapterChoice::Any),
+                GpuMode::Auto => Some(AdapterChoice::Hardware),
+                GpuMode::Off => None,
+            };
+            let g = choice.map(|c| {
+                let dev = GpuDevice::open(c)?;
+                let info = dev.info.clone();
+                let g = GpuModel::new(
+                    dev,
+                    &hparams,
+                    file,
+                    &layers,
+                    &token_embd,
+                    &output,
+                    &output_norm,
+                )?;
+                Ok::<_, Error>((g, info))
+            });
+            match g {
+                None => (None, cpu),
+                Some(Ok((g, info))) => (
+                    Some(g),
+                    BackendInfo {
+                        backend: "gpu",
+                        gpu: Some(info),
+                        gpu_fallback: None,
+                    },
+                ),
+                Some(Err(e)) if opts.gpu == GpuMode::Auto => (
+                    None,
+                    BackendInfo {
+                        gpu_fallback: Some(format!("{}: {e}", e.code())),
+                        ..cpu
+                    },
+                ),
+                Some(Err(e)) => return Err(e),
+            }
+        };
+        #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+        let backend = match opts.gpu {
+            GpuMode::On => {
+                return Err(Error::gpu(
+                    crate::error::GpuErrorKind::Unavailable,
+                    "this build has no GPU backend",
+                ))
+            }
+            GpuMode::Auto => BackendInfo {
+                gpu_fallback: Some("this build has no GPU backend".into()),
+                ..cpu
+            },
+            GpuMode::Off => cpu,
+        };
         Ok(Model {
+            backend,
+            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+            gpu,
             hparams,
             tokenizer,
             pool: ThreadPool::new(opts.threads),
@@ -146,6 +240,11 @@ impl Model {
 
     pub fn n_threads(&self) -> usize {
         self.pool.n_threads()
+    }
+
+    /// Where the forward passes run.
+    pub fn backend(&self) -> &BackendInfo {
+        &self.backend
     }
 
     /// The whole GGUF file the weights are read from.
@@ -192,10 +291,10 @@ pub type TraceFn = dyn FnMut(usize, &str, &[f32]) + Send;
 /// One conversation's state over a shared model: KV cache, position, scratch.
 pub struct Session {
     model: Arc<Model>,
-    kv: KvCache,
+    state: State,
+    n_ctx: usize,
     flash_attention: bool,
     n_past: usize,
-    buf: Buffers,
     logits: Vec<f32>,
     cancel: Option<Arc<AtomicBool>>,
     trace: Option<Box<TraceFn>>,
@@ -212,13 +311,19 @@ impl Session {
                 why: "must be positive".into(),
             });
         }
-        let kv = KvCache::new(hp.n_layer, n_ctx, hp.n_embd_k(), hp.n_embd_v())?;
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        let state = match &model.gpu {
+            Some(g) => State::Gpu(crate::backend::gpu::forward::GpuSession::new(g, hp, n_ctx)?),
+            None => State::cpu(hp, n_ctx)?,
+        };
+        #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+        let state = State::cpu(hp, n_ctx)?;
         Ok(Session {
             flash_attention: model.flash_attention,
             model,
-            kv,
+            state,
+            n_ctx,
             n_past: 0,
-            buf: Buffers::default(),
             logits: Vec::new(),
             cancel: None,
             trace: None,
@@ -230,7 +335,7 @@ impl Session {
     }
 
     pub fn n_ctx(&self) -> usize {
-        self.kv.n_ctx
+        self.n_ctx
     }
 
     /// Positions already in the KV cache.
@@ -267,10 +372,10 @@ impl Session {
                 why: "no tokens to evaluate".into(),
             });
         }
-        if self.n_past + tokens.len() > self.kv.n_ctx {
+        if self.n_past + tokens.len() > self.n_ctx {
             return Err(Error::ContextOverflow {
                 tokens: self.n_past + tokens.len(),
-                n_ctx: self.kv.n_ctx,
+                n_ctx: self.n_ctx,
             });
         }
         if let Some(&id) = tokens.iter().find(|&&id| id as usize >= hp.n_vocab) {
@@ -295,33 +400,75 @@ impl Session {
                 Logits::Last if ci + 1 == n_chunks => n - 1..n,
                 Logits::Last => n..n,
             };
-            self.forward_ubatch(chunk, rows);
+            self.forward_ubatch(chunk, rows)?;
             self.n_past += n;
         }
         Ok(&self.logits)
     }
 
     /// One micro-batch through the blocks, then the logits of its `rows`.
-    fn forward_ubatch(&mut self, tokens: &[u32], rows: std::ops::Range<usize>) {
+    fn forward_ubatch(&mut self, tokens: &[u32], rows: std::ops::Range<usize>) -> Result<()> {
         let model = &*self.model;
         let hp = &model.hparams;
-        self.buf.fit(hp, tokens.len());
-        let mut f = Forward {
-            hp,
-            file: model.bytes.as_bytes(),
-            pool: &model.pool,
-            layers: &model.layers,
-            token_embd: &model.token_embd,
-            kv: &mut self.kv,
-            flash_attention: self.flash_attention,
-            buf: &mut self.buf,
-            trace: self.trace.as_deref_mut(),
-            n: tokens.len(),
-        };
-        match &model.arch {
-            ArchParams::Llama(p) => llama::forward(&mut f, hp, p, tokens, self.n_past),
-            ArchParams::Gemma3(p) => gemma3::forward(&mut f, hp, p, tokens, self.n_past),
+        let pos0 = self.n_past;
+        match &mut self.state {
+            State::Cpu { kv, buf } => {
+                buf.fit(hp, tokens.len());
+                let mut f = Forward {
+                    hp,
+                    file: model.bytes.as_bytes(),
+                    pool: &model.pool,
+                    layers: &model.layers,
+                    token_embd: &model.token_embd,
+                    kv,
+                    flash_attention: self.flash_attention,
+                    buf,
+                    trace: self.trace.as_deref_mut(),
+                    n: tokens.len(),
+                };
+                model.arch.forward(&mut f, hp, tokens, pos0);
+                f.output_logits(&model.output_norm, &model.output, rows, &mut self.logits);
+                Ok(())
+            }
+            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+            State::Gpu(sess) => {
+                use crate::backend::gpu::forward::GpuForward;
+                let Some(g) = model.gpu.as_ref() else {
+                    return Err(Error::Internal("GPU session of a CPU model".into()));
+                };
+                let mut f = GpuForward::new(g, sess, hp, tokens.len());
+                model.arch.forward(&mut f, hp, tokens, pos0);
+                f.finish(rows, &mut self.logits)
+            }
         }
-        f.output_logits(&model.output_norm, &model.output, rows, &mut self.logits);
+    }
+}
+
+/// A session's backend state.
+enum State {
+    Cpu {
+        kv: KvCache,
+        buf: Buffers,
+    },
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    Gpu(crate::backend::gpu::forward::GpuSession),
+}
+
+impl State {
+    fn cpu(hp: &HParams, n_ctx: usize) -> Result<State> {
+        Ok(State::Cpu {
+            kv: KvCache::new(hp.n_layer, n_ctx, hp.n_embd_k(), hp.n_embd_v())?,
+            buf: Buffers::default(),
+        })
+    }
+}
+
+impl ArchParams {
+    /// The architecture's blocks for `tokens` at positions `pos0..`, over any backend.
+    fn forward(&self, f: &mut impl ops::ForwardOps, hp: &HParams, tokens: &[u32], pos0: usize) {
+        match self {
+            ArchParams::Llama(p) => llama::forward(f, hp, p, tokens, pos0),
+            ArchParams::Gemma3(p) => gemma3::forward(f, hp, p, tokens, pos0),
+        }
     }
 }

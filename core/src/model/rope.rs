@@ -35,6 +35,16 @@ impl Rope {
         self
     }
 
+    /// θ_{i+1} / θ_i.
+    pub fn theta_scale(&self) -> f32 {
+        self.theta_scale
+    }
+
+    /// The linear position scaling applied to each θ_i.
+    pub fn freq_scale(&self) -> f32 {
+        self.freq_scale
+    }
+
     /// The `(cos, sin)` of the n_rot/2 angles for position `pos`, into `cos_sin`.
     ///
     /// Angles and rotation follow ggml's f32 operation order exactly (θ by repeated

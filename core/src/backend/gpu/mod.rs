@@ -1,5 +1,29 @@
 //! GPU backend on wgpu: Vulkan, Metal or DX12 natively (feature `gpu`). The kernels are the
 //! WGSL files in `shaders/`; `shaders.rs` (always built, so the shader tests need no GPU)
-//! assembles them.
+//! assembles them. `forward.rs` implements the architectures' [`ForwardOps`] on the device.
+//!
+//! [`ForwardOps`]: crate::model::ops::ForwardOps
 
 pub mod shaders;
+
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+mod device;
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub(crate) mod forward;
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+mod weights;
+
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub use device::{AdapterChoice, GpuDevice};
+
+/// What the model info reports about the GPU in use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuInfo {
+    /// The adapter's name (e.g. "NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256 bits)").
+    pub adapter: String,
+    /// The graphics API wgpu drives it through: "vulkan", "metal", "dx12", "webgpu".
+    pub api: String,
+    /// "discrete", "integrated", "virtual", "cpu" or "other".
+    pub device_type: String,
+}

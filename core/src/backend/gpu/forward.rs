@@ -1,0 +1,718 @@
+//! The GPU backend of [`ForwardOps`]. A forward pass is recorded as a list of dispatches (each
+//! with its uniforms in one slot of a params buffer), then encoded into one compute pass,
+//! submitted once, and only the logits rows read back. Buffers, pipelines and bind groups are
+//! made once: pipelines at load, activations and the KV cache with the session, a bind group
+//! the first time a dispatch slot sees a set of bindings (the same every token after).
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+
+use super::device::GpuDevice;
+use super::shaders::{self, params::*, OPS};
+use super::weights::{upload_f32, upload_matrix, GpuMatrix};
+use crate::backend::cpu::QMatrix;
+use crate::error::{Error, GpuErrorKind, Result};
+use crate::model::attention::AttnShape;
+use crate::model::cpu_forward::{layer_matrix, layer_norm};
+use crate::model::ops::{Act, FfnActivation, ForwardOps, Mat, Norm};
+use crate::model::rope::{Rope, RopeStyle};
+use crate::model::weights::LayerWeights;
+use crate::model::{HParams, UBATCH};
+use crate::quant::GgmlType;
+
+/// The head size the attention kernel holds in workgroup memory.
+const MAX_HEAD_DIM: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Pipe {
+    Matvec(GgmlType),
+    GetRows(GgmlType),
+    RmsNorm,
+    RmsNormInplace,
+    Rope,
+    CopyRows,
+    Add,
+    Scale,
+    GatedAct,
+    Attention,
+}
+
+fn pipeline(dev: &GpuDevice, label: &str, src: &str, entry: &str) -> Result<wgpu::ComputePipeline> {
+    dev.checked(label, || {
+        let module = dev
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            });
+        dev.device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(label),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+    })
+}
+
+/// A matrix of the model: a layer's, the embeddings or the output projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatRef {
+    Layer(usize, Mat),
+    TokenEmbd,
+    Output,
+}
+
+/// A buffer a dispatch binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BufRef {
+    Act(Act),
+    /// The normed rows the output projection reads.
+    Hidden,
+    Ids,
+    Logits,
+    KvK(usize),
+    KvV(usize),
+    Weight(MatRef, usize),
+    Norm(usize, Norm),
+    OutputNorm,
+    /// A dispatch's uniforms: (slot, bytes).
+    Params(usize, u64),
+}
+
+struct GpuLayer {
+    /// By `Mat as usize`.
+    mats: Vec<GpuMatrix>,
+    /// By `Norm as usize`.
+    norms: Vec<Option<(wgpu::Buffer, usize)>>,
+}
+
+/// A model's weights and pipelines on one device, shared by its sessions.
+pub struct GpuModel {
+    pub dev: GpuDevice,
+    pipes: HashMap<Pipe, wgpu::ComputePipeline>,
+    layers: Vec<GpuLayer>,
+    token_embd: GpuMatrix,
+    /// `None`: tied to the embeddings.
+    output: Option<GpuMatrix>,
+    output_norm: wgpu::Buffer,
+}
+
+impl GpuModel {
+    /// Uploads every weight of the model and builds the pipelines its types need.
+    pub(crate) fn new(
+        dev: GpuDevice,
+        hp: &HParams,
+        file: &[u8],
+        layers: &[LayerWeights],
+        token_embd: &QMatrix,
+        output: &QMatrix,
+        output_norm: &[f32],
+    ) -> Result<GpuModel> {
+        let unsupported = |why: String| Error::gpu(GpuErrorKind::Unsupported, why);
+        if hp.head_dim > MAX_HEAD_DIM || hp.head_dim_v > MAX_HEAD_DIM {
+            return Err(unsupported(format!(
+                "head size {} (at most {MAX_HEAD_DIM})",
+                hp.head_dim
+            )));
+        }
+        if hp.n_rot > hp.head_dim || !hp.n_rot.is_multiple_of(2) {
+            return Err(unsupported(format!(
+                "RoPE over {} of {} dims",
+                hp.n_rot, hp.head_dim
+            )));
+        }
+        let mut gl = Vec::with_capacity(layers.len());
+        for (il, l) in layers.iter().enumerate() {
+            let mut mats = Vec::with_capacity(Mat::ALL.len());
+            for m in Mat::ALL {
+                mats.push(upload_matrix(
+                    &dev,
+                    &format!("blk.{il}.{m:?}"),
+                    file,
+                    layer_matrix(l, m),
+                )?);
+            }
+            let mut norms = Vec::with_capacity(Norm::ALL.len());
+            for n in Norm::ALL {
+                norms.push(match layer_norm(l, n) {
+                    Some(w) => Some((upload_f32(&dev, &format!("blk.{il}.{n:?}"), w)?, w.len())),
+                    None => None,
+                });
+            }
+            gl.push(GpuLayer { mats, norms });
+        }
+        let embd = upload_matrix(&dev, "token_embd", file, token_embd)?;
+        let out = if output.offset == token_embd.offset {
+            None
+        } else {
+            Some(upload_matrix(&dev, "output", file, output)?)
+        };
+        let mut types: Vec<GgmlType> = gl
+            .iter()
+            .flat_map(|l| l.mats.iter().map(|m| m.ty))
+            .collect();
+        types.extend(out.iter().map(|m| m.ty));
+        types.push(embd.ty);
+        types.sort_by_key(|t| t.id());
+        types.dedup();
+        let mut pipes = HashMap::new();
+        for &t in &types {
+            let name = t.to_string().to_lowercase();
+            let mv = shaders::matvec_source(t).unwrap_or_default();
+            pipes.insert(
+                Pipe::Matvec(t),
+                pipeline(&dev, &format!("matvec_{name}"), &mv, "main")?,
+            );
+        }
+        let gr = shaders::get_rows_source(embd.ty).unwrap_or_default();
+        pipes.insert(
+            Pipe::GetRows(embd.ty),
+            pipeline(&dev, "get_rows", &gr, "main")?,
+        );
+        let op = |name: &str| OPS.iter().find(|o| o.0 == name).map_or("", |o| o.1);
+        for (p, name, entry) in [
+            (Pipe::RmsNorm, "rms_norm", "main"),
+            (Pipe::RmsNormInplace, "rms_norm", "main_inplace"),
+            (Pipe::Rope, "rope", "main"),
+            (Pipe::CopyRows, "copy_rows", "main"),
+            (Pipe::Add, "add", "main"),
+            (Pipe::Scale, "scale", "main"),
+            (Pipe::GatedAct, "gated_act", "main"),
+            (Pipe::Attention, "attention", "main"),
+        ] {
+            pipes.insert(p, pipeline(&dev, name, op(name), entry)?);
+        }
+        let output_norm = upload_f32(&dev, "output_norm", output_norm)?;
+        Ok(GpuModel {
+            dev,
+            pipes,
+            layers: gl,
+            token_embd: embd,
+            output: out,
+            output_norm,
+        })
+    }
+
+    fn matrix(&self, m: MatRef) -> &GpuMatrix {
+        match m {
+            MatRef::Layer(il, w) => &self.layers[il].mats[w as usize],
+            MatRef::TokenEmbd => &self.token_embd,
+            MatRef::Output => self.output.as_ref().unwrap_or(&self.token_embd),
+        }
+    }
+}
+
+/// One dispatch of a recorded pass.
+struct Dispatch {
+    pipe: Pipe,
+    binds: Vec<(u32, BufRef)>,
+    groups: [u32; 3],
+}
+
+/// A bind group made for a dispatch slot, and what it was made from.
+struct CachedBind {
+    pipe: Pipe,
+    binds: Vec<(u32, BufRef)>,
+    group: wgpu::BindGroup,
+}
+
+/// A session's state on the GPU: activations for a micro-batch, the KV cache (f32), logits.
+pub struct GpuSession {
+    acts: Vec<wgpu::Buffer>,
+    hidden: wgpu::Buffer,
+    ids: wgpu::Buffer,
+    kv_k: Vec<wgpu::Buffer>,
+    kv_v: Vec<wgpu::Buffer>,
+    logits: wgpu::Buffer,
+    /// Token rows the logits buffer holds.
+    logits_rows: usize,
+    staging: wgpu::Buffer,
+    params: wgpu::Buffer,
+    params_slots: usize,
+    slot_bytes: usize,
+    binds: Vec<Option<CachedBind>>,
+}
+
+const ACTS: [Act; 8] = [
+    Act::X,
+    Act::Cur,
+    Act::Q,
+    Act::K,
+    Act::V,
+    Act::Attn,
+    Act::Gate,
+    Act::Up,
+];
+
+fn width(hp: &HParams, a: Act) -> usize {
+    match a {
+        Act::X | Act::Cur => hp.n_embd,
+        Act::Q => hp.n_embd_q(),
+        Act::K => hp.n_embd_k(),
+        Act::V => hp.n_embd_v(),
+        Act::Attn => hp.n_head * hp.head_dim_v,
+        Act::Gate | Act::Up => hp.n_ff,
+    }
+}
+
+fn params_buffer(dev: &GpuDevice, slots: usize, slot_bytes: usize) -> Result<wgpu::Buffer> {
+    dev.checked("params", || {
+        dev.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params"),
+            size: (slots * slot_bytes) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    })
+}
+
+impl GpuSession {
+    pub fn new(g: &GpuModel, hp: &HParams, n_ctx: usize) -> Result<GpuSession> {
+        let dev = &g.dev;
+        let s = wgpu::BufferUsages::STORAGE;
+        let f32s = |n: usize| (n * 4) as u64;
+        let mut acts = Vec::new();
+        for a in ACTS {
+            acts.push(dev.storage(&format!("{a:?}"), f32s(UBATCH * width(hp, a)), s)?);
+        }
+        let hidden = dev.storage("hidden", f32s(UBATCH * hp.n_embd), s)?;
+        let ids = dev.storage("ids", f32s(UBATCH), s | wgpu::BufferUsages::COPY_DST)?;
+        let mut kv_k = Vec::new();
+        let mut kv_v = Vec::new();
+        for il in 0..hp.n_layer {
+            kv_k.push(dev.storage(&format!("k_cache.{il}"), f32s(n_ctx * hp.n_embd_k()), s)?);
+            kv_v.push(dev.storage(&format!("v_cache.{il}"), f32s(n_ctx * hp.n_embd_v()), s)?);
+        }
+        let row_bytes = f32s(hp.n_vocab);
+        let logits_rows = ((dev.max_binding() / row_bytes) as usize).clamp(1, UBATCH);
+        let logits = dev.storage(
+            "logits",
+            row_bytes * logits_rows as u64,
+            s | wgpu::BufferUsages::COPY_SRC,
+        )?;
+        let staging = dev.checked("staging", || {
+            dev.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("staging"),
+                size: row_bytes * logits_rows as u64,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })?;
+        let slot_bytes = (dev.limits.min_uniform_buffer_offset_alignment as usize).max(64);
+        let params_slots = 32 * hp.n_layer + 64;
+        Ok(GpuSession {
+            params: params_buffer(dev, params_slots, slot_bytes)?,
+            params_slots,
+            slot_bytes,
+            acts,
+            hidden,
+            ids,
+            kv_k,
+            kv_v,
+            logits,
+            logits_rows,
+            staging,
+            binds: Vec::new(),
+        })
+    }
+
+    fn buffer<'a>(&'a self, g: &'a GpuModel, r: BufRef) -> wgpu::BindingResource<'a> {
+        match r {
+            BufRef::Act(a) => self.acts[a as usize].as_entire_binding(),
+            BufRef::Hidden => self.hidden.as_entire_binding(),
+            BufRef::Ids => self.ids.as_entire_binding(),
+            BufRef::Logits => self.logits.as_entire_binding(),
+            BufRef::KvK(il) => self.kv_k[il].as_entire_binding(),
+            BufRef::KvV(il) => self.kv_v[il].as_entire_binding(),
+            BufRef::Weight(m, part) => g.matrix(m).parts[part].buf.as_entire_binding(),
+            BufRef::Norm(il, n) => g.layers[il].norms[n as usize]
+                .as_ref()
+                .map(|w| w.0.as_entire_binding())
+                .unwrap_or(g.output_norm.as_entire_binding()),
+            BufRef::OutputNorm => g.output_norm.as_entire_binding(),
+            BufRef::Params(slot, size) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.params,
+                offset: (slot * self.slot_bytes) as u64,
+                size: NonZeroU64::new(size),
+            }),
+        }
+    }
+}
+
+/// Records one forward pass of `n` tokens.
+pub(crate) struct GpuForward<'a> {
+    pub g: &'a GpuModel,
+    pub sess: &'a mut GpuSession,
+    pub hp: &'a HParams,
+    pub n: usize,
+    list: Vec<Dispatch>,
+    params: Vec<u8>,
+}
+
+/// Workgroups for `count` threads of 256 (2-D past 65535 groups).
+fn flat_groups(count: usize) -> [u32; 3] {
+    let wg = count.div_ceil(256).max(1);
+    let x = wg.min(65535);
+    [x as u32, wg.div_ceil(x) as u32, 1]
+}
+
+impl<'a> GpuForward<'a> {
+    pub fn new(g: &'a GpuModel, sess: &'a mut GpuSession, hp: &'a HParams, n: usize) -> Self {
+        GpuForward {
+            g,
+            sess,
+            hp,
+            n,
+            list: Vec::new(),
+            params: Vec::new(),
+        }
+    }
+
+    fn push<P: bytemuck::Pod>(
+        &mut self,
+        pipe: Pipe,
+        p: P,
+        mut binds: Vec<(u32, BufRef)>,
+        groups: [u32; 3],
+    ) {
+        let slot = self.list.len();
+        let bytes = bytemuck::bytes_of(&p);
+        self.params.resize(slot * self.sess.slot_bytes, 0);
+        self.params.extend_from_slice(bytes);
+        binds.push((0, BufRef::Params(slot, bytes.len() as u64)));
+        self.list.push(Dispatch {
+            pipe,
+            binds,
+            groups,
+        });
+    }
+
+    fn matvec(&mut self, m: MatRef, x: BufRef, x_off: usize, n_tok: usize, out: BufRef) {
+        let g = self.g;
+        let mat = g.matrix(m);
+        for (i, part) in mat.parts.iter().enumerate() {
+            let gx = part.rows.min(65535);
+            let p = MatvecParams {
+                rows: part.rows as u32,
+                row0: part.row0 as u32,
+                cols: mat.cols as u32,
+                n_tok: n_tok as u32,
+                x_off: x_off as u32,
+                x_stride: mat.cols as u32,
+                out_off: 0,
+                out_stride: mat.rows as u32,
+            };
+            let groups = [gx as u32, part.rows.div_ceil(gx) as u32, n_tok as u32];
+            self.push(
+                Pipe::Matvec(mat.ty),
+                p,
+                vec![(1, BufRef::Weight(m, i)), (2, x), (3, out)],
+                groups,
+            );
+        }
+    }
+
+    /// Encodes and submits what was recorded; with `rows`, also the logits of those rows of
+    /// `Act::X`, read back into `logits`.
+    pub fn finish(mut self, rows: std::ops::Range<usize>, logits: &mut Vec<f32>) -> Result<()> {
+        let hp = self.hp;
+        let n_vocab = hp.n_vocab;
+        if !rows.is_empty() {
+            let np = NormParams {
+                width: hp.n_embd as u32,
+                rows: self.n as u32,
+                eps: hp.rms_eps,
+                _pad: 0,
+            };
+            let binds = vec![
+                (1, BufRef::OutputNorm),
+                (2, BufRef::Act(Act::X)),
+                (3, BufRef::Hidden),
+            ];
+            self.push(Pipe::RmsNorm, np, binds, [self.n as u32, 1, 1]);
+        }
+        let mut start = rows.start;
+        loop {
+            let take = (rows.end - start).min(self.sess.logits_rows);
+            if take > 0 {
+                self.matvec(
+                    MatRef::Output,
+                    BufRef::Hidden,
+                    start * hp.n_embd,
+                    take,
+                    BufRef::Logits,
+                );
+            }
+            self.submit(take * n_vocab, logits)?;
+            start += take;
+            if start >= rows.end {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Runs the recorded list, then reads `n_out` logits back (appended to `logits`).
+    fn submit(&mut self, n_out: usize, logits: &mut Vec<f32>) -> Result<()> {
+        let g = self.g;
+        let dev = &g.dev;
+        let sess = &mut *self.sess;
+        if self.list.len() > sess.params_slots {
+            sess.params_slots = self.list.len().next_power_of_two();
+            sess.params = params_buffer(dev, sess.params_slots, sess.slot_bytes)?;
+            sess.binds.clear();
+        }
+        dev.queue.write_buffer(&sess.params, 0, &self.params);
+        if sess.binds.len() < self.list.len() {
+            sess.binds.resize_with(self.list.len(), || None);
+        }
+        for (slot, d) in self.list.iter().enumerate() {
+            let fresh = sess.binds[slot]
+                .as_ref()
+                .is_some_and(|c| c.pipe == d.pipe && c.binds == d.binds);
+            if !fresh {
+                let layout = g.pipes[&d.pipe].get_bind_group_layout(0);
+                let entries: Vec<wgpu::BindGroupEntry> = d
+                    .binds
+                    .iter()
+                    .map(|&(binding, r)| wgpu::BindGroupEntry {
+                        binding,
+                        resource: sess.buffer(g, r),
+                    })
+                    .collect();
+                let group = dev.checked("bind group", || {
+                    dev.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: None,
+                        layout: &layout,
+                        entries: &entries,
+                    })
+                })?;
+                sess.binds[slot] = Some(CachedBind {
+                    pipe: d.pipe,
+                    binds: d.binds.clone(),
+                    group,
+                });
+            }
+        }
+        let out_bytes = (n_out * 4) as u64;
+        dev.checked("forward pass", || {
+            let mut enc = dev
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: None,
+                });
+                for (slot, d) in self.list.iter().enumerate() {
+                    pass.set_pipeline(&g.pipes[&d.pipe]);
+                    if let Some(c) = &sess.binds[slot] {
+                        pass.set_bind_group(0, &c.group, &[]);
+                    }
+                    pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
+                }
+            }
+            if out_bytes > 0 {
+                enc.copy_buffer_to_buffer(&sess.logits, 0, &sess.staging, 0, out_bytes);
+            }
+            dev.queue.submit([enc.finish()]);
+        })?;
+        self.list.clear();
+        self.params.clear();
+        let lost = |e: String| Error::gpu(GpuErrorKind::Lost, e);
+        if out_bytes == 0 {
+            dev.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| lost(e.to_string()))?;
+            return Ok(());
+        }
+        let slice = sess.staging.slice(..out_bytes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        dev.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| lost(e.to_string()))?;
+        rx.recv()
+            .map_err(|e| lost(e.to_string()))?
+            .map_err(|e| lost(e.to_string()))?;
+        {
+            let view = slice.get_mapped_range().map_err(|e| lost(e.to_string()))?;
+            logits.extend_from_slice(bytemuck::cast_slice(&view));
+        }
+        sess.staging.unmap();
+        Ok(())
+    }
+
+    fn norm_weights(&self, il: usize, w: Norm) -> Option<usize> {
+        self.g.layers[il].norms[w as usize].as_ref().map(|n| n.1)
+    }
+}
+
+impl ForwardOps for GpuForward<'_> {
+    fn embed(&mut self, tokens: &[u32]) {
+        let g = self.g;
+        g.dev
+            .queue
+            .write_buffer(&self.sess.ids, 0, bytemuck::cast_slice(tokens));
+        let m = &g.token_embd;
+        for (i, part) in m.parts.iter().enumerate() {
+            let p = GetRowsParams {
+                rows: part.rows as u32,
+                row0: part.row0 as u32,
+                cols: m.cols as u32,
+                n_tok: self.n as u32,
+            };
+            let binds = vec![
+                (1, BufRef::Weight(MatRef::TokenEmbd, i)),
+                (3, BufRef::Act(Act::X)),
+                (4, BufRef::Ids),
+            ];
+            let groups = [m.cols.div_ceil(64) as u32, self.n as u32, 1];
+            self.push(Pipe::GetRows(m.ty), p, binds, groups);
+        }
+    }
+
+    fn scale(&mut self, a: Act, s: f32) {
+        let count = self.n * width(self.hp, a);
+        let p = ScaleParams {
+            count: count as u32,
+            s,
+            _pad0: 0,
+            _pad1: 0,
+        };
+        self.push(
+            Pipe::Scale,
+            p,
+            vec![(1, BufRef::Act(a))],
+            flat_groups(count),
+        );
+    }
+
+    fn norm(&mut self, il: usize, w: Norm, src: Act, dst: Act) {
+        let Some(len) = self.norm_weights(il, w) else {
+            return;
+        };
+        let rows = self.n * width(self.hp, dst) / len;
+        let p = NormParams {
+            width: len as u32,
+            rows: rows as u32,
+            eps: self.hp.rms_eps,
+            _pad: 0,
+        };
+        let wb = (1, BufRef::Norm(il, w));
+        if src == dst {
+            let binds = vec![wb, (3, BufRef::Act(dst))];
+            self.push(Pipe::RmsNormInplace, p, binds, [rows as u32, 1, 1]);
+        } else {
+            let binds = vec![wb, (2, BufRef::Act(src)), (3, BufRef::Act(dst))];
+            self.push(Pipe::RmsNorm, p, binds, [rows as u32, 1, 1]);
+        }
+    }
+
+    fn matmul(&mut self, il: usize, w: Mat, x: Act, out: Act) {
+        self.matvec(
+            MatRef::Layer(il, w),
+            BufRef::Act(x),
+            0,
+            self.n,
+            BufRef::Act(out),
+        );
+    }
+
+    fn rope_qk(&mut self, rope: &Rope, pos0: usize) {
+        let hp = self.hp;
+        for (a, heads) in [(Act::Q, hp.n_head), (Act::K, hp.n_head_kv)] {
+            let p = RopeParams {
+                n_tok: self.n as u32,
+                n_heads: heads as u32,
+                head_dim: hp.head_dim as u32,
+                n_rot: rope.n_rot as u32,
+                pos0: pos0 as u32,
+                neox: (rope.style == RopeStyle::Neox) as u32,
+                theta_scale: rope.theta_scale(),
+                freq_scale: rope.freq_scale(),
+            };
+            let groups = [
+                (heads * rope.n_rot / 2).div_ceil(64) as u32,
+                self.n as u32,
+                1,
+            ];
+            self.push(Pipe::Rope, p, vec![(1, BufRef::Act(a))], groups);
+        }
+    }
+
+    fn attend(&mut self, il: usize, shape: AttnShape, pos0: usize) {
+        let hp = self.hp;
+        for (src, dst, w) in [
+            (Act::K, BufRef::KvK(il), hp.n_embd_k()),
+            (Act::V, BufRef::KvV(il), hp.n_embd_v()),
+        ] {
+            let count = self.n * w;
+            let p = CopyParams {
+                count: count as u32,
+                dst_off: (pos0 * w) as u32,
+                _pad0: 0,
+                _pad1: 0,
+            };
+            self.push(
+                Pipe::CopyRows,
+                p,
+                vec![(1, BufRef::Act(src)), (2, dst)],
+                flat_groups(count),
+            );
+        }
+        let p = AttnParams {
+            n_tok: self.n as u32,
+            n_head: shape.n_head as u32,
+            n_head_kv: shape.n_head_kv as u32,
+            head_dim: shape.head_dim as u32,
+            head_dim_v: shape.head_dim_v as u32,
+            pos0: pos0 as u32,
+            window: shape.window.unwrap_or(0) as u32,
+            scale: shape.scale,
+        };
+        let binds = vec![
+            (1, BufRef::Act(Act::Q)),
+            (2, BufRef::KvK(il)),
+            (3, BufRef::KvV(il)),
+            (4, BufRef::Act(Act::Attn)),
+        ];
+        self.push(
+            Pipe::Attention,
+            p,
+            binds,
+            [shape.n_head as u32, self.n as u32, 1],
+        );
+    }
+
+    fn gated_act(&mut self, act: FfnActivation) {
+        let count = self.n * self.hp.n_ff;
+        let p = GatedActParams {
+            count: count as u32,
+            act: (act == FfnActivation::Gelu) as u32,
+            _pad0: 0,
+            _pad1: 0,
+        };
+        let binds = vec![(1, BufRef::Act(Act::Up)), (2, BufRef::Act(Act::Gate))];
+        self.push(Pipe::GatedAct, p, binds, flat_groups(count));
+    }
+
+    fn add(&mut self, dst: Act, src: Act) {
+        let count = self.n * width(self.hp, dst);
+        let p = AddParams {
+            count: count as u32,
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
+        };
+        let binds = vec![(1, BufRef::Act(src)), (2, BufRef::Act(dst))];
+        self.push(Pipe::Add, p, binds, flat_groups(count));
+    }
+
+    /// The GPU keeps intermediates on the device: the debug hook sees the CPU backend's only.
+    fn trace(&mut self, _il: usize, _label: &str, _a: Act) {}
+}

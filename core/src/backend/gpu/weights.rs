@@ -1,0 +1,88 @@
+//! Weights on the GPU: each matrix's bytes copied once, in the file's own block layout, from
+//! the file bytes (an mmap natively) straight into mapped GPU buffers, no host copy between.
+//! A matrix bigger than the adapter's binding limit is split into parts of whole rows.
+
+use super::device::GpuDevice;
+use super::shaders;
+use crate::backend::cpu::QMatrix;
+use crate::error::{Error, GpuErrorKind, Result};
+
+/// Whole rows `row0 .. row0 + rows` of a matrix.
+pub struct Part {
+    pub buf: wgpu::Buffer,
+    pub row0: usize,
+    pub rows: usize,
+}
+
+pub struct GpuMatrix {
+    pub ty: crate::quant::GgmlType,
+    pub rows: usize,
+    pub cols: usize,
+    pub parts: Vec<Part>,
+}
+
+/// `bytes` in a new storage buffer, padded to whole words plus one (the shaders read a word
+/// at any byte offset, so the last block's may reach 3 bytes past its end).
+pub fn upload_bytes(dev: &GpuDevice, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+    let size = (bytes.len() as u64).next_multiple_of(4) + 4;
+    let buf = dev.checked(label, || {
+        dev.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: true,
+        })
+    })?;
+    {
+        let mut view = buf
+            .slice(..)
+            .get_mapped_range_mut()
+            .map_err(|e| Error::gpu(GpuErrorKind::OutOfMemory, format!("{label}: {e}")))?;
+        // The padding stays zero: wgpu zeroes buffers mapped at creation.
+        view.slice(..bytes.len()).copy_from_slice(bytes);
+    }
+    buf.unmap();
+    Ok(buf)
+}
+
+/// f32 values (norm weights) in a storage buffer.
+pub fn upload_f32(dev: &GpuDevice, label: &str, v: &[f32]) -> Result<wgpu::Buffer> {
+    upload_bytes(dev, label, bytemuck::cast_slice(v))
+}
+
+/// Matrix `m` (named `label`) of `file` on the GPU, in parts that fit the binding limit.
+pub fn upload_matrix(dev: &GpuDevice, label: &str, file: &[u8], m: &QMatrix) -> Result<GpuMatrix> {
+    let unsupported =
+        |why: String| Error::gpu(GpuErrorKind::Unsupported, format!("{label}: {why}"));
+    if !shaders::gpu_types().any(|t| t == m.ty) {
+        return Err(unsupported(format!("no GPU kernel for type {}", m.ty)));
+    }
+    if !m.cols.is_multiple_of(shaders::block_values(m.ty)) {
+        return Err(unsupported(format!("{} columns", m.cols)));
+    }
+    let limit = dev.max_binding().saturating_sub(8) as usize;
+    let per_part = (limit / m.row_bytes.max(1)).min(m.rows.max(1));
+    if per_part == 0 {
+        return Err(Error::gpu(
+            GpuErrorKind::Limit,
+            format!("{label}: one row is over the binding limit"),
+        ));
+    }
+    let mut parts = Vec::new();
+    for row0 in (0..m.rows).step_by(per_part) {
+        let rows = per_part.min(m.rows - row0);
+        let start = m.offset + row0 * m.row_bytes;
+        let bytes = &file[start..start + rows * m.row_bytes];
+        parts.push(Part {
+            buf: upload_bytes(dev, label, bytes)?,
+            row0,
+            rows,
+        });
+    }
+    Ok(GpuMatrix {
+        ty: m.ty,
+        rows: m.rows,
+        cols: m.cols,
+        parts,
+    })
+}
