@@ -70,6 +70,49 @@ impl SyntheticSpec {
         }
     }
 
+    /// SmolLM2-135M's shape (GQA 9/3, head_dim 64).
+    pub fn smollm2_135m(weight_type: GgmlType) -> Self {
+        SyntheticSpec {
+            arch: Arch::Llama,
+            n_vocab: 49152,
+            n_embd: 576,
+            n_layer: 30,
+            n_head: 9,
+            n_head_kv: 3,
+            n_ff: 1536,
+            n_ctx_train: 2048,
+            weight_type,
+            seed: 1,
+        }
+    }
+
+    /// Llama-3-8B's shape (GQA 32/8, vocab 128256).
+    pub fn llama3_8b(weight_type: GgmlType) -> Self {
+        SyntheticSpec {
+            arch: Arch::Llama,
+            n_vocab: 128256,
+            n_embd: 4096,
+            n_layer: 32,
+            n_head: 32,
+            n_head_kv: 8,
+            n_ff: 14336,
+            n_ctx_train: 8192,
+            weight_type,
+            seed: 1,
+        }
+    }
+
+    /// A named shape: `smollm2-135m`, `tinyllama-1.1b`, `llama-2-7b` or `llama-3-8b`.
+    pub fn by_name(shape: &str, weight_type: GgmlType) -> Option<Self> {
+        Some(match shape {
+            "smollm2-135m" => SyntheticSpec::smollm2_135m(weight_type),
+            "tinyllama-1.1b" => SyntheticSpec::tinyllama_1_1b(weight_type),
+            "llama-2-7b" => SyntheticSpec::llama_7b(weight_type),
+            "llama-3-8b" => SyntheticSpec::llama3_8b(weight_type),
+            _ => return None,
+        })
+    }
+
     /// Llama-2-7B's shape.
     pub fn llama_7b(weight_type: GgmlType) -> Self {
         SyntheticSpec {
