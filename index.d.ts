@@ -51,6 +51,12 @@ export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_TEMPLATE'
   | 'ERR_MODEL_DISPOSED'
+  // The GPU (`gpu: true`; with `'auto'` these become a CPU fallback)
+  | 'ERR_GPU_UNAVAILABLE' // no adapter (or only a software one for 'auto'), or no device from it
+  | 'ERR_GPU_OUT_OF_MEMORY' // a GPU buffer could not be allocated
+  | 'ERR_GPU_LIMIT' // the adapter's limits are too small for this model
+  | 'ERR_GPU_UNSUPPORTED' // a tensor type or shape the GPU kernels do not cover
+  | 'ERR_GPU_LOST' // the device was lost, or a GPU command failed
   // Downloads and the model cache
   | 'ERR_DOWNLOAD_FAILED'
   | 'ERR_CHECKSUM_MISMATCH'
@@ -164,6 +170,14 @@ export interface LoadOptions extends Omit<DownloadOptions, 'signal' | 'onProgres
    */
   contextSize?: number;
   /**
+   * Where the model runs. `false` (the default): the CPU. `'auto'`: a hardware GPU when there is
+   * one (Vulkan, Metal or DX12 through wgpu; software adapters such as lavapipe are skipped), else
+   * the CPU, with the reason in {@link ModelInfo.gpuFallback}. `true`: the best GPU adapter
+   * there is, software ones included, or an `ERR_GPU_*` error. The browser build has no GPU
+   * backend yet: there `'auto'` runs on the CPU and `true` fails with `ERR_GPU_UNAVAILABLE`.
+   */
+  gpu?: 'auto' | boolean;
+  /**
    * Browser only: `false` streams a URL straight into memory without caching it (the server
    * must send `Content-Length`). Default true.
    */
@@ -198,6 +212,21 @@ export interface ModelInfo {
   readonly headCountKv: number;
   /** Threads the model computes with. */
   readonly threads: number;
+  /** Where the forward passes run. */
+  readonly backend: 'cpu' | 'gpu';
+  /** The GPU adapter in use, when {@link backend} is `'gpu'`. */
+  readonly gpu?: GpuInfo;
+  /** Why `gpu: 'auto'` runs on the CPU (an `ERR_GPU_*` code and message). */
+  readonly gpuFallback?: string;
+}
+
+export interface GpuInfo {
+  /** The adapter's name, e.g. `'NVIDIA H200'`, `'llvmpipe (LLVM 15.0.6, 256 bits)'`. */
+  readonly adapter: string;
+  /** The API wgpu drives it through: `'vulkan'`, `'metal'`, `'dx12'`. */
+  readonly api: string;
+  /** `'discrete'`, `'integrated'`, `'virtual'`, `'cpu'` (a software adapter) or `'other'`. */
+  readonly deviceType: string;
 }
 
 export interface GenerateOptions {

@@ -29,7 +29,7 @@ const USAGE = `usage: wasm-chord <command> [options]
 model: a file path, an http(s) URL (downloaded into the cache), or a file name in the cache.
 Default: ${DEFAULT_MODEL} from the cache (fill it with \`npm run fetch-models\`).
 
-options: --max-tokens N  --temperature T  --seed S  --threads N  --ctx N  --cache-dir DIR
+options: --max-tokens N  --temperature T  --seed S  --threads N  --ctx N  --gpu auto|on|off  --cache-dir DIR
 cache: --cache-dir, else $WASM_CHORD_CACHE, else $XDG_CACHE_HOME/wasm-chord/models or ~/.cache/wasm-chord/models`;
 
 const OPTIONS = {
@@ -37,6 +37,7 @@ const OPTIONS = {
   temperature: { type: 'string' },
   seed: { type: 'string' },
   threads: { type: 'string' },
+  gpu: { type: 'string' },
   ctx: { type: 'string' },
   chat: { type: 'boolean' },
   sha256: { type: 'string' },
@@ -102,12 +103,21 @@ async function progressBar(label) {
   };
 }
 
+/** `--gpu` (alone: on), `--gpu auto|on|off` → the `gpu` load option. */
+function gpuOption(v) {
+  if (v === undefined) return undefined;
+  const modes = { '': true, on: true, true: true, auto: 'auto', off: false, false: false };
+  if (!(v in modes)) throw new UsageError(`--gpu takes auto, on or off, got '${v}'`);
+  return modes[v];
+}
+
 /** Loads the model named on the command line (or the default one from the cache). */
 async function openModel(arg, values) {
   const opts = {
     cacheDir: values['cache-dir'],
     threads: num(values, 'threads'),
     contextSize: num(values, 'ctx', { min: 1 }),
+    gpu: gpuOption(values.gpu),
   };
   if (arg === undefined) {
     const file = await findCached(DEFAULT_MODEL, opts);
@@ -329,6 +339,8 @@ async function cmdBench(pos, values) {
       model: model.info.name ?? model.info.arch,
       fileType: model.info.fileType ?? null,
       threads: model.info.threads,
+      backend: model.info.backend,
+      adapter: model.info.gpu?.adapter ?? null,
       promptTokens,
       generatedTokens: n,
       prefillTokPerSec: Number(prefill.toFixed(2)),
@@ -337,7 +349,7 @@ async function cmdBench(pos, values) {
     if (values.json) console.log(JSON.stringify(result));
     else {
       console.log(
-        `${result.model} ${result.fileType ?? ''} (${result.threads} threads)\n` +
+        `${result.model} ${result.fileType ?? ''} (${result.adapter ? `GPU: ${result.adapter}` : `${result.threads} threads`})\n` +
           `prefill: ${promptTokens} tokens, ${result.prefillTokPerSec} tok/s\n` +
           `decode:  ${n} tokens, ${result.decodeTokPerSec} tok/s`,
       );

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from './native.js';
 import { AbortError, WasmChordError, abortErrorFor, wrapAsync } from './errors.js';
-import { Model, invalid, optInt, raceSignal } from './model.js';
+import { Model, invalid, optGpu, optInt, raceSignal } from './model.js';
 import { downloadModel, isHttpUrl } from './fetch.js';
 import { cacheDir, findCached, listCached, pruneCache, removeCached, retain } from './cache/index.js';
 
@@ -37,6 +37,7 @@ export async function loadModel(source, opts = {}) {
   const nativeOpts = {
     threads: optInt(opts, 'threads', 0),
     contextSize: optInt(opts, 'contextSize', 1),
+    gpu: optGpu(opts),
   };
   const native = loadNative();
   let promise;

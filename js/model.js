@@ -21,6 +21,14 @@ export function optInt(opts, name, min, max = 2 ** 32 - 1) {
   return v;
 }
 
+/** `gpu` as the bindings take it: `'auto'`, `'true'`, `'false'` (absent: `'false'`). */
+export function optGpu(opts) {
+  const v = opts?.gpu;
+  if (v === undefined || v === null) return 'false';
+  if (v === 'auto' || v === true || v === false) return String(v);
+  throw invalid('gpu', `expected 'auto', true or false, got ${typeof v === 'string' ? `'${v}'` : v}`);
+}
+
 export function optNum(opts, name) {
   const v = opts?.[name];
   if (v === undefined || v === null) return undefined;

@@ -60,15 +60,21 @@ fn nmse_vs_cpu(path: &std::path::Path, gpu: Arc<Model>) -> Result<f64, String> {
     let mut out = Vec::new();
     for m in [gpu, cpu] {
         let mut s = Session::new(m, 32).map_err(|e| e.to_string())?;
-        let mut v = s.eval(&prompt, Logits::All).map_err(|e| e.to_string())?.to_vec();
+        let mut v = s
+            .eval(&prompt, Logits::All)
+            .map_err(|e| e.to_string())?
+            .to_vec();
         for &t in &prompt[..4] {
             v.extend_from_slice(s.eval(&[t], Logits::Last).map_err(|e| e.to_string())?);
         }
         out.push(v);
     }
-    let (num, den) = out[0].iter().zip(&out[1]).fold((0f64, 0f64), |(n, d), (&a, &b)| {
-        (n + (a as f64 - b as f64).powi(2), d + (b as f64).powi(2))
-    });
+    let (num, den) = out[0]
+        .iter()
+        .zip(&out[1])
+        .fold((0f64, 0f64), |(n, d), (&a, &b)| {
+            (n + (a as f64 - b as f64).powi(2), d + (b as f64).powi(2))
+        });
     Ok(num / den.max(1e-30))
 }
 
@@ -193,7 +199,10 @@ fn run() -> Result<(), String> {
         let model = Arc::new(Model::load(bytes, &opts).map_err(|e| e.to_string())?);
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let backend = model.backend().clone();
-        let adapter = backend.gpu.as_ref().map_or(String::new(), |g| g.adapter.clone());
+        let adapter = backend
+            .gpu
+            .as_ref()
+            .map_or(String::new(), |g| g.adapter.clone());
         // The GPU holds the KV cache in f32, the CPU in f16.
         let bpt = bytes_per_token(&model, n_gen / 2, if gpu { 4 } else { 2 });
         let prompt = tokens(n_prompt, model.hparams.n_vocab);
@@ -220,9 +229,14 @@ fn run() -> Result<(), String> {
                 "bytes_per_token": bpt, "bandwidth_share": share, "nmse_vs_cpu": nmse,
             }));
         } else {
-            let share = share.map_or(String::new(), |s| format!(" {:>5.1}% of the bandwidth", s * 100.0));
+            let share = share.map_or(String::new(), |s| {
+                format!(" {:>5.1}% of the bandwidth", s * 100.0)
+            });
             let nmse = nmse.map_or(String::new(), |e| format!(", logits NMSE vs CPU {e:.2e}"));
-            println!("{nt:>7} {load_ms:>9.0} {pre:>13.1} {dec:>12.1}  {} {adapter}{share}{nmse}", backend.backend);
+            println!(
+                "{nt:>7} {load_ms:>9.0} {pre:>13.1} {dec:>12.1}  {} {adapter}{share}{nmse}",
+                backend.backend
+            );
         }
     }
     if json {

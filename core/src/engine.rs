@@ -12,11 +12,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+pub use crate::backend::gpu::GpuInfo;
 use crate::bytes::ModelBytes;
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::error::{Error, Result};
 use crate::generate::{Chunk, FinishReason, GenerateOptions, Generator};
 use crate::gguf::{keys, GgufFile};
+pub use crate::model::GpuMode;
 use crate::model::{LoadOptions, Model, Session};
 use crate::tokenizer::Tokenizer;
 
@@ -30,6 +32,8 @@ pub struct EngineOptions {
     pub threads: usize,
     /// KV-cache positions of each generation; 0 = min(training context, 2048).
     pub context_size: usize,
+    /// JS `gpu`: `'auto'`, `true` or `false` (see [`GpuMode::from_js`]).
+    pub gpu: GpuMode,
 }
 
 /// What `info()` reports in JS (index.d.ts `ModelInfo`).
@@ -55,6 +59,12 @@ pub struct ModelInfo {
     pub head_count: u32,
     pub head_count_kv: u32,
     pub threads: u32,
+    /// `"cpu"` or `"gpu"`: where the forward passes run.
+    pub backend: String,
+    /// The GPU adapter in use.
+    pub gpu: Option<GpuInfo>,
+    /// Why `gpu: 'auto'` runs on the CPU.
+    pub gpu_fallback: Option<String>,
 }
 
 /// A chat template compiled on first use (most callers never chat).
@@ -87,6 +97,7 @@ impl Engine {
     pub fn load(bytes: Arc<dyn ModelBytes>, opts: &EngineOptions) -> Result<Arc<Engine>> {
         let load = LoadOptions {
             threads: opts.threads,
+            gpu: opts.gpu,
             ..LoadOptions::default()
         };
         let model = catch_panic(|| Model::load(bytes, &load))?;
@@ -172,6 +183,9 @@ fn model_info(model: &Model, n_ctx: usize) -> ModelInfo {
         head_count: hp.n_head as u32,
         head_count_kv: hp.n_head_kv as u32,
         threads: model.n_threads() as u32,
+        backend: model.backend().backend.to_string(),
+        gpu: model.backend().gpu.clone(),
+        gpu_fallback: model.backend().gpu_fallback.clone(),
     }
 }
 

@@ -6,7 +6,7 @@
 // read from it), a File or Blob, an ArrayBuffer or typed array, or the name of a cached model.
 // Paths and mmap do not exist here: `file:` URLs and `cacheDir` are ERR_UNSUPPORTED_IN_BROWSER.
 import { AbortError, WasmChordError, abortErrorFor, wrapAsync } from '../errors.js';
-import { Model, invalid, optInt } from '../model.js';
+import { Model, invalid, optGpu, optInt } from '../model.js';
 import { WorkerModel } from './worker-model.js';
 import { downloadModel, listCached, pruneCache, removeCached, retain } from './cache/index.js';
 
@@ -69,6 +69,7 @@ export async function loadModel(source, opts = {}) {
   const loadOpts = {
     threads: optInt(opts, 'threads', 0),
     contextSize: optInt(opts, 'contextSize', 1),
+    gpu: optGpu(opts),
   };
   const desc = describe(source, opts);
   const report = onProgress

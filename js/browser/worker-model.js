@@ -119,7 +119,7 @@ export class WorkerModel {
    * Starts a worker and loads `source` (`{ kind: 'bytes'|'blob'|'url'|'cached', ... }`) into it.
    * An abort terminates the worker at once.
    */
-  static async load(source, { threads, contextSize }, { onProgress, signal } = {}) {
+  static async load(source, { threads, contextSize, gpu }, { onProgress, signal } = {}) {
     const rpc = new WorkerRpc();
     const onAbort = () => rpc.terminate(abortErrorFor(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -131,7 +131,7 @@ export class WorkerModel {
       const args = transferable(source);
       const value = await rpc.call(
         'load',
-        { source: args.source, contextSize },
+        { source: args.source, contextSize, gpu },
         { transfer: args.transfer, onProgress },
       );
       const vocab = await pageVocab(new Uint8Array(value.header), value.size);

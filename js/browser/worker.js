@@ -156,13 +156,13 @@ const ops = {
     return { maxModelBytes: wasm.maxModelBytes() };
   },
 
-  async load({ source, contextSize }, progress) {
+  async load({ source, contextSize, gpu }, progress) {
     if (model) throw new Error('this worker already holds a model');
     const { chunks, size, phase, entry } = await open(source, progress);
     const loader = new wasm.WasmLoader(size);
     try {
       await fill(loader, chunks, size, (loaded, total) => progress(phase, loaded, total));
-      model = loader.finish(0, contextSize ?? 0);
+      model = loader.finish(0, contextSize ?? 0, gpu ?? 'false');
     } finally {
       loader.free();
     }

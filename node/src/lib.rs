@@ -24,6 +24,16 @@ pub struct NativeLoadOptions {
     pub threads: Option<u32>,
     /// KV-cache positions of each generation (absent: min(training context, 2048)).
     pub context_size: Option<u32>,
+    /// `"auto"`, `"true"` or `"false"` (absent: false).
+    pub gpu: Option<String>,
+}
+
+/// `engine::GpuInfo` as a JS object.
+#[napi(object)]
+pub struct GpuInfo {
+    pub adapter: String,
+    pub api: String,
+    pub device_type: String,
 }
 
 /// `engine::ModelInfo` as a JS object.
@@ -42,6 +52,9 @@ pub struct ModelInfo {
     pub head_count: u32,
     pub head_count_kv: u32,
     pub threads: u32,
+    pub backend: String,
+    pub gpu: Option<GpuInfo>,
+    pub gpu_fallback: Option<String>,
 }
 
 impl From<&engine::ModelInfo> for ModelInfo {
@@ -60,6 +73,13 @@ impl From<&engine::ModelInfo> for ModelInfo {
             head_count: i.head_count,
             head_count_kv: i.head_count_kv,
             threads: i.threads,
+            backend: i.backend.clone(),
+            gpu: i.gpu.as_ref().map(|g| GpuInfo {
+                adapter: g.adapter.clone(),
+                api: g.api.clone(),
+                device_type: g.device_type.clone(),
+            }),
+            gpu_fallback: i.gpu_fallback.clone(),
         }
     }
 }
@@ -132,12 +152,15 @@ fn load_task(source: Source, opts: Option<NativeLoadOptions>) -> AsyncTask<LoadT
     let o = opts.unwrap_or(NativeLoadOptions {
         threads: None,
         context_size: None,
+        gpu: None,
     });
     AsyncTask::new(LoadTask {
         source: Some(source),
+        gpu: o.gpu,
         opts: EngineOptions {
             threads: o.threads.unwrap_or(0) as usize,
             context_size: o.context_size.unwrap_or(0) as usize,
+            gpu: Default::default(),
         },
     })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 use napi::bindgen_prelude::{Env, Task};
 use wasm_chord_core::bytes::ModelBytes;
-use wasm_chord_core::engine::{Engine, EngineOptions};
+use wasm_chord_core::engine::{Engine, EngineOptions, GpuMode};
 
 use crate::error::{catch_panic, NodeError};
 use crate::NativeModel;
@@ -53,6 +53,8 @@ pub enum Source {
 
 pub struct LoadTask {
     pub source: Option<Source>,
+    /// JS `gpu`, checked on the worker thread with the rest of the load.
+    pub gpu: Option<String>,
     pub opts: EngineOptions,
 }
 
@@ -62,8 +64,10 @@ impl Task for LoadTask {
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         let source = self.source.take();
-        let opts = self.opts.clone();
+        let mut opts = self.opts.clone();
+        let gpu = self.gpu.clone();
         Ok(catch_panic(|| {
+            opts.gpu = GpuMode::from_js(gpu.as_deref().unwrap_or("false"))?;
             let bytes: Arc<dyn ModelBytes> = match source {
                 Some(Source::Path(path)) => map_file(&path)?,
                 Some(Source::Bytes(v)) => Arc::new(v),

@@ -19,7 +19,9 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_chord_core::bytes::ModelBuffer;
 use wasm_chord_core::chat::ChatMessage;
-use wasm_chord_core::engine::{Engine, EngineOptions, GenerateParams, Generation, Prompt, Vocab};
+use wasm_chord_core::engine::{
+    Engine, EngineOptions, GenerateParams, Generation, GpuMode, Prompt, Vocab,
+};
 
 use error::{bad_json, core_error, disposed};
 
@@ -114,13 +116,21 @@ impl WasmLoader {
         self.buffer.as_ref().map_or(0.0, |b| b.len() as f64)
     }
 
-    /// Parses and binds the model (the buffer moves into it; this loader is spent).
-    pub fn finish(&mut self, threads: u32, context_size: u32) -> Result<WasmModel, JsValue> {
+    /// Parses and binds the model (the buffer moves into it; this loader is spent). `gpu` is
+    /// JS `gpu` as a string (`"auto"`, `"true"`, `"false"`).
+    pub fn finish(
+        &mut self,
+        threads: u32,
+        context_size: u32,
+        gpu: &str,
+    ) -> Result<WasmModel, JsValue> {
+        let gpu = GpuMode::from_js(gpu).map_err(core_error)?;
         let buffer = self.buffer.take().ok_or_else(disposed)?;
         let bytes = buffer.finish().map_err(core_error)?;
         let opts = EngineOptions {
             threads: threads as usize,
             context_size: context_size as usize,
+            gpu,
         };
         let engine = Engine::load(Arc::new(bytes), &opts).map_err(core_error)?;
         Ok(WasmModel {

@@ -68,6 +68,22 @@ pub enum GpuMode {
     On,
 }
 
+impl GpuMode {
+    /// The JS option's spellings: `"auto"`, `"true"`/`"on"`, `"false"`/`"off"` (the bindings
+    /// pass `true`/`false` as strings).
+    pub fn from_js(v: &str) -> Result<GpuMode> {
+        match v {
+            "auto" => Ok(GpuMode::Auto),
+            "true" | "on" => Ok(GpuMode::On),
+            "false" | "off" => Ok(GpuMode::Off),
+            other => Err(Error::InvalidArgument {
+                name: "gpu",
+                why: format!("expected 'auto', true or false, got {other:?}"),
+            }),
+        }
+    }
+}
+
 /// Where a model runs, for its info.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

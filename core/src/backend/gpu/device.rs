@@ -81,7 +81,9 @@ impl GpuDevice {
 
     /// The largest buffer one binding may cover (and one buffer may be).
     pub fn max_binding(&self) -> u64 {
-        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 
     /// A storage buffer of `size` bytes, or `ERR_GPU_OUT_OF_MEMORY`/`ERR_GPU_LIMIT`.
