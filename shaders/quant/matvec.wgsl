@@ -1,4 +1,4 @@
-// out[t, row0 + r] = Σ_i W[r, i] · x[t, i]: one workgroup per (weight row, token). The type file
+// out[t, row0 + r] = Σ_i W[r, i] · x[t, i]: one workgroup per (weight row, TT tokens). The type file
 // before this one defines the block format (BLOCK_VALUES, BLOCK_BYTES, SUBS) and
 // `sub_dot(block_byte_offset, sub, x_index)`, the dot of one of a block's SUBS equal parts with
 // the activations; the workgroup's threads take the parts of the row in turn and sum in a tree.
@@ -21,7 +21,10 @@ struct MatvecParams {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 const WG: u32 = 64u;
-var<workgroup> partial: array<f32, WG>;
+// Tokens per workgroup: each weight part is decoded once (from cache) for up to TT tokens, so
+// a prefill reads each weight from memory once per TT tokens instead of once per token.
+const TT: u32 = 8u;
+var<workgroup> partial: array<f32, 512>; // [TT][WG]
 
 @compute @workgroup_size(64)
 fn main(
@@ -30,27 +33,35 @@ fn main(
     @builtin(local_invocation_index) li: u32,
 ) {
     let r = wg.x + wg.y * nwg.x;
-    let t = wg.z;
-    if r >= p.rows {
+    let t0 = wg.z * TT;
+    if r >= p.rows || t0 >= p.n_tok {
         return;
     }
+    let nt = min(TT, p.n_tok - t0);
     let nb = p.cols / BLOCK_VALUES;
     let row_off = r * nb * BLOCK_BYTES;
-    let xo = p.x_off + t * p.x_stride;
-    var s = 0.0;
+    let xo = p.x_off + t0 * p.x_stride;
+    var s: array<f32, TT>;
     for (var u = li; u < nb * SUBS; u += WG) {
         let b = u / SUBS;
-        s += sub_dot(row_off + b * BLOCK_BYTES, u % SUBS, xo + b * BLOCK_VALUES);
+        let off = row_off + b * BLOCK_BYTES;
+        for (var j = 0u; j < nt; j++) {
+            s[j] += sub_dot(off, u % SUBS, xo + j * p.x_stride + b * BLOCK_VALUES);
+        }
     }
-    partial[li] = s;
+    for (var j = 0u; j < nt; j++) {
+        partial[j * WG + li] = s[j];
+    }
     workgroupBarrier();
     for (var k = WG / 2u; k > 0u; k >>= 1u) {
         if li < k {
-            partial[li] += partial[li + k];
+            for (var j = 0u; j < nt; j++) {
+                partial[j * WG + li] += partial[j * WG + li + k];
+            }
         }
         workgroupBarrier();
     }
-    if li == 0u {
-        out[p.out_off + t * p.out_stride + p.row0 + r] = partial[0];
+    if li < nt {
+        out[p.out_off + (t0 + li) * p.out_stride + p.row0 + r] = partial[li * WG];
     }
 }

@@ -20,6 +20,9 @@ use crate::model::weights::LayerWeights;
 use crate::model::{HParams, UBATCH};
 use crate::quant::GgmlType;
 
+/// Tokens one matvec workgroup takes (`TT` in shaders/quant/matvec.wgsl).
+const MATVEC_TOKENS: usize = 8;
+
 /// The head size the attention kernel holds in workgroup memory.
 const MAX_HEAD_DIM: usize = 512;
 
@@ -405,7 +408,11 @@ impl<'a> GpuForward<'a> {
                 out_off: 0,
                 out_stride: mat.rows as u32,
             };
-            let groups = [gx as u32, part.rows.div_ceil(gx) as u32, n_tok as u32];
+            let groups = [
+                gx as u32,
+                part.rows.div_ceil(gx) as u32,
+                n_tok.div_ceil(MATVEC_TOKENS) as u32,
+            ];
             self.push(
                 Pipe::Matvec(mat.ty),
                 p,
