@@ -216,6 +216,23 @@ fn run() -> Result<(), String> {
             dec.push(n_gen as f64 / tg(&mut s, &gen)?);
         }
         let (pre, dec) = (median(pre), median(dec));
+        if gpu && std::env::var_os("WASM_CHORD_GPU_STATS").is_some() {
+            // One more decode run, alone, for the split between host and device time.
+            use std::sync::atomic::Ordering::Relaxed;
+            use wasm_chord_core::backend::gpu::SUBMIT_STATS as st;
+            let before =
+                [&st.submits, &st.dispatches, &st.host_ns, &st.wait_ns].map(|a| a.load(Relaxed));
+            tg(&mut s, &gen)?;
+            let after =
+                [&st.submits, &st.dispatches, &st.host_ns, &st.wait_ns].map(|a| a.load(Relaxed));
+            let d: Vec<f64> = (0..4).map(|i| (after[i] - before[i]) as f64).collect();
+            eprintln!(
+                "decode: {:.0} dispatches a token, host {:.1} us and device wait {:.1} us a token",
+                d[1] / d[0],
+                d[2] / d[0] / 1e3,
+                d[3] / d[0] / 1e3
+            );
+        }
         let nmse = if check && gpu {
             Some(nmse_vs_cpu(&model_path, s.model().clone())?)
         } else {

@@ -6,6 +6,24 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Time spent in [`GpuForward`]'s submissions since the process started, for benchmarks:
+/// recording and encoding on the host, then waiting for the device (and the read-back).
+pub static SUBMIT_STATS: SubmitStats = SubmitStats {
+    submits: AtomicU64::new(0),
+    dispatches: AtomicU64::new(0),
+    host_ns: AtomicU64::new(0),
+    wait_ns: AtomicU64::new(0),
+};
+
+pub struct SubmitStats {
+    pub submits: AtomicU64,
+    pub dispatches: AtomicU64,
+    pub host_ns: AtomicU64,
+    pub wait_ns: AtomicU64,
+}
 
 use super::device::GpuDevice;
 use super::shaders::{self, params::*, OPS};
@@ -463,6 +481,7 @@ impl<'a> GpuForward<'a> {
 
     /// Runs the recorded list, then reads `n_out` logits back (appended to `logits`).
     fn submit(&mut self, n_out: usize, logits: &mut Vec<f32>) -> Result<()> {
+        let t0 = Instant::now();
         let g = self.g;
         let dev = &g.dev;
         let sess = &mut *self.sess;
@@ -526,6 +545,17 @@ impl<'a> GpuForward<'a> {
             }
             dev.queue.submit([enc.finish()]);
         })?;
+        let st = &SUBMIT_STATS;
+        st.submits.fetch_add(1, Ordering::Relaxed);
+        st.dispatches
+            .fetch_add(self.list.len() as u64, Ordering::Relaxed);
+        st.host_ns
+            .fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let t1 = Instant::now();
+        let waited = || {
+            st.wait_ns
+                .fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        };
         self.list.clear();
         self.params.clear();
         let lost = |e: String| Error::gpu(GpuErrorKind::Lost, e);
@@ -533,6 +563,7 @@ impl<'a> GpuForward<'a> {
             dev.device
                 .poll(wgpu::PollType::wait_indefinitely())
                 .map_err(|e| lost(e.to_string()))?;
+            waited();
             return Ok(());
         }
         let slice = sess.staging.slice(..out_bytes);
@@ -551,6 +582,7 @@ impl<'a> GpuForward<'a> {
             logits.extend_from_slice(bytemuck::cast_slice(&view));
         }
         sess.staging.unmap();
+        waited();
         Ok(())
     }
 
