@@ -10,7 +10,7 @@ fn bf16_pair(v: u32) -> vec2<f32> {
 fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
     let a = bf16_pair(w[off >> 2u]);
     let b = bf16_pair(w[(off >> 2u) + 1u]);
-    return dot(vec4<f32>(a, b), vec4<f32>(x[xo], x[xo + 1u], x[xo + 2u], x[xo + 3u]));
+    return dot(vec4<f32>(a, b), x4(xo));
 }
 
 fn value(off: u32, i: u32) -> f32 {

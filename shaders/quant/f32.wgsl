@@ -4,13 +4,13 @@ const BLOCK_BYTES: u32 = 16u;
 const SUBS: u32 = 1u;
 
 fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
-    let v = vec4<f32>(
-        bitcast<f32>(w[off >> 2u]),
-        bitcast<f32>(w[(off >> 2u) + 1u]),
-        bitcast<f32>(w[(off >> 2u) + 2u]),
-        bitcast<f32>(w[(off >> 2u) + 3u]),
-    );
-    return dot(v, vec4<f32>(x[xo], x[xo + 1u], x[xo + 2u], x[xo + 3u]));
+    let v = bitcast<vec4<f32>>(vec4<u32>(
+        w[off >> 2u],
+        w[(off >> 2u) + 1u],
+        w[(off >> 2u) + 2u],
+        w[(off >> 2u) + 3u],
+    ));
+    return dot(v, x4(xo));
 }
 
 fn value(off: u32, i: u32) -> f32 {

@@ -8,14 +8,20 @@ const SUBS: u32 = 256u / SUB_LEN;
 fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
     let sc = k_scale(off, sub);
     var sq = 0.0;
-    var sx = 0.0;
+    var sx = vec4<f32>(0.0);
     let x0 = xo + sub * SUB_LEN;
-    for (var i = 0u; i < SUB_LEN; i++) {
-        let xi = x[x0 + i];
-        sq += k_quant(off, sub, i) * xi;
+    for (var i = 0u; i < SUB_LEN; i += 4u) {
+        let xi = x4(x0 + i);
+        let q = vec4<f32>(
+            k_quant(off, sub, i),
+            k_quant(off, sub, i + 1u),
+            k_quant(off, sub, i + 2u),
+            k_quant(off, sub, i + 3u),
+        );
+        sq += dot(q, xi);
         sx += xi;
     }
-    return sc.x * sq + sc.y * sx;
+    return sc.x * sq + sc.y * (sx.x + sx.y + sx.z + sx.w);
 }
 
 fn value(off: u32, i: u32) -> f32 {

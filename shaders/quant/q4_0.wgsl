@@ -8,12 +8,10 @@ fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
     let d = load_f16(off);
     var s = 0.0;
     for (var j = 0u; j < 8u; j += 4u) {
-        let q = load_u32(off + 2u + sub * 8u + j);
-        for (var k = 0u; k < 4u; k++) {
-            let b = byte_of(q, k);
-            let i = sub * 8u + j + k;
-            s += (f32(b & 15u) - 8.0) * x[xo + i] + (f32(b >> 4u) - 8.0) * x[xo + i + 16u];
-        }
+        let b = bytes4(load_u32(off + 2u + sub * 8u + j));
+        let i = xo + sub * 8u + j;
+        s += dot(vec4<f32>(b & vec4<u32>(15u)) - 8.0, x4(i));
+        s += dot(vec4<f32>(b >> vec4<u32>(4u)) - 8.0, x4(i + 16u));
     }
     return d * s;
 }

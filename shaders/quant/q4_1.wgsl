@@ -8,19 +8,16 @@ fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
     let d = load_f16(off);
     let m = load_f16(off + 2u);
     var sq = 0.0;
-    var sx = 0.0;
+    var sx = vec4<f32>(0.0);
     for (var j = 0u; j < 8u; j += 4u) {
-        let q = load_u32(off + 4u + sub * 8u + j);
-        for (var k = 0u; k < 4u; k++) {
-            let b = byte_of(q, k);
-            let i = sub * 8u + j + k;
-            let x0 = x[xo + i];
-            let x1 = x[xo + i + 16u];
-            sq += f32(b & 15u) * x0 + f32(b >> 4u) * x1;
-            sx += x0 + x1;
-        }
+        let b = bytes4(load_u32(off + 4u + sub * 8u + j));
+        let i = xo + sub * 8u + j;
+        let x0 = x4(i);
+        let x1 = x4(i + 16u);
+        sq += dot(vec4<f32>(b & vec4<u32>(15u)), x0) + dot(vec4<f32>(b >> vec4<u32>(4u)), x1);
+        sx += x0 + x1;
     }
-    return d * sq + m * sx;
+    return d * sq + m * (sx.x + sx.y + sx.z + sx.w);
 }
 
 fn value(off: u32, i: u32) -> f32 {

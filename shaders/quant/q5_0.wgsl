@@ -9,14 +9,11 @@ fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
     let qh = load_u32(off + 2u);
     var s = 0.0;
     for (var j = 0u; j < 8u; j += 4u) {
-        let q = load_u32(off + 6u + sub * 8u + j);
-        for (var k = 0u; k < 4u; k++) {
-            let b = byte_of(q, k);
-            let i = sub * 8u + j + k;
-            let lo = (b & 15u) | (((qh >> i) & 1u) << 4u);
-            let hi = (b >> 4u) | (((qh >> (i + 16u)) & 1u) << 4u);
-            s += (f32(lo) - 16.0) * x[xo + i] + (f32(hi) - 16.0) * x[xo + i + 16u];
-        }
+        let b = bytes4(load_u32(off + 6u + sub * 8u + j));
+        let k = sub * 8u + j;
+        let lo = (b & vec4<u32>(15u)) | (bits4(qh, k) << vec4<u32>(4u));
+        let hi = (b >> vec4<u32>(4u)) | (bits4(qh, k + 16u) << vec4<u32>(4u));
+        s += dot(vec4<f32>(lo) - 16.0, x4(xo + k)) + dot(vec4<f32>(hi) - 16.0, x4(xo + k + 16u));
     }
     return d * s;
 }

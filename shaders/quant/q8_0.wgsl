@@ -8,9 +8,8 @@ fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
     var s = 0.0;
     for (var j = 0u; j < 16u; j += 4u) {
         let q = load_u32(off + 2u + sub * 16u + j);
-        let i = xo + sub * 16u + j;
         let v = vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(q << 24u, q << 16u, q << 8u, q)) >> vec4<u32>(24u));
-        s += dot(v, vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]));
+        s += dot(v, x4(xo + sub * 16u + j));
     }
     return d * s;
 }
