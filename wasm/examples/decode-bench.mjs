@@ -39,7 +39,7 @@ for (let off = 0; off < size; ) {
   off += n;
 }
 closeSync(fd);
-const m = loader.finish(1, 0);
+const m = loader.finish(1, 0, 'false');
 
 const decode = [];
 const decodeCpu = [];

@@ -37,7 +37,7 @@ for (let off = 0; off < size; ) {
   off += n;
 }
 closeSync(fd);
-const m = loader.finish(1, 0);
+const m = loader.finish(1, 0, 'false');
 
 const lines = readFileSync(path.join(refdata, 'greedy.jsonl'), 'utf8').split('\n').filter(Boolean);
 let sum = 0;
