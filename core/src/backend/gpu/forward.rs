@@ -664,46 +664,48 @@ impl ForwardOps for GpuForward<'_> {
 
     fn rope_qk(&mut self, rope: &Rope, pos0: usize) {
         let hp = self.hp;
-        for (a, heads) in [(Act::Q, hp.n_head), (Act::K, hp.n_head_kv)] {
-            let p = RopeParams {
-                n_tok: self.n as u32,
-                n_heads: heads as u32,
-                head_dim: hp.head_dim as u32,
-                n_rot: rope.n_rot as u32,
-                pos0: pos0 as u32,
-                neox: (rope.style == RopeStyle::Neox) as u32,
-                theta_scale: rope.theta_scale(),
-                freq_scale: rope.freq_scale(),
-            };
-            let groups = [
-                (heads * rope.n_rot / 2).div_ceil(64) as u32,
-                self.n as u32,
-                1,
-            ];
-            self.push(Pipe::Rope, p, vec![(1, BufRef::Act(a))], groups);
-        }
+        let p = RopeParams {
+            n_tok: self.n as u32,
+            n_heads_q: hp.n_head as u32,
+            n_heads_k: hp.n_head_kv as u32,
+            head_dim: hp.head_dim as u32,
+            n_rot: rope.n_rot as u32,
+            pos0: pos0 as u32,
+            neox: (rope.style == RopeStyle::Neox) as u32,
+            theta_scale: rope.theta_scale(),
+            freq_scale: rope.freq_scale(),
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
+        };
+        let heads = hp.n_head.max(hp.n_head_kv);
+        let groups = [
+            (heads * rope.n_rot / 2).div_ceil(64) as u32,
+            self.n as u32,
+            2,
+        ];
+        let binds = vec![(1, BufRef::Act(Act::Q)), (2, BufRef::Act(Act::K))];
+        self.push(Pipe::Rope, p, binds, groups);
     }
 
     fn attend(&mut self, il: usize, shape: AttnShape, pos0: usize) {
         let hp = self.hp;
-        for (src, dst, w) in [
-            (Act::K, BufRef::KvK(il), hp.n_embd_k()),
-            (Act::V, BufRef::KvV(il), hp.n_embd_v()),
-        ] {
-            let count = self.n * w;
-            let p = CopyParams {
-                count: count as u32,
-                dst_off: (pos0 * w) as u32,
-                _pad0: 0,
-                _pad1: 0,
-            };
-            self.push(
-                Pipe::CopyRows,
-                p,
-                vec![(1, BufRef::Act(src)), (2, dst)],
-                flat_groups(count),
-            );
-        }
+        let (dk, dv) = (hp.n_embd_k(), hp.n_embd_v());
+        let p = CopyParams {
+            k_count: (self.n * dk) as u32,
+            k_off: (pos0 * dk) as u32,
+            v_count: (self.n * dv) as u32,
+            v_off: (pos0 * dv) as u32,
+        };
+        let binds = vec![
+            (1, BufRef::Act(Act::K)),
+            (2, BufRef::Act(Act::V)),
+            (3, BufRef::KvK(il)),
+            (4, BufRef::KvV(il)),
+        ];
+        let mut groups = flat_groups(self.n * dk.max(dv));
+        groups[2] = 2;
+        self.push(Pipe::CopyRows, p, binds, groups);
         let p = AttnParams {
             n_tok: self.n as u32,
             n_head: shape.n_head as u32,

@@ -194,22 +194,26 @@ pub mod params {
     #[derive(Debug, Clone, Copy, Pod, Zeroable)]
     pub struct RopeParams {
         pub n_tok: u32,
-        pub n_heads: u32,
+        pub n_heads_q: u32,
+        pub n_heads_k: u32,
         pub head_dim: u32,
         pub n_rot: u32,
         pub pos0: u32,
         pub neox: u32,
         pub theta_scale: f32,
         pub freq_scale: f32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
     }
 
     #[repr(C)]
     #[derive(Debug, Clone, Copy, Pod, Zeroable)]
     pub struct CopyParams {
-        pub count: u32,
-        pub dst_off: u32,
-        pub _pad0: u32,
-        pub _pad1: u32,
+        pub k_count: u32,
+        pub k_off: u32,
+        pub v_count: u32,
+        pub v_off: u32,
     }
 
     #[repr(C)]
