@@ -1,6 +1,8 @@
-//! The GPU backend against the CPU backend on the same files: logits by NMSE and argmax, for
-//! every weight type on a small synthetic model (prefill, then single-token steps through the
-//! KV cache) and for both real models. Runs on whatever adapter there is: lavapipe in CI
+//! The GPU backend against the CPU: each matvec kernel alone against the scalar spec's
+//! dequantization (every type, Q2_K and Q3_K included); then whole forward passes against the
+//! CPU backend on the same files, logits by NMSE and top token, for every type the synthetic
+//! writer quantizes (prefill, then single-token steps through the KV cache) and both real
+//! models. Runs on whatever adapter there is: lavapipe in CI
 //! (`mesa-vulkan-drivers`). With no adapter at all the tests fail, saying so, unless
 //! WASM_CHORD_SKIP_GPU_TESTS=1.
 
@@ -175,4 +177,88 @@ fn gemma3_matches_the_cpu_backend() {
     drop(m);
     // Measured on lavapipe: 2.0e-3.
     compare("Gemma 3", bytes, &prompt, 5e-3);
+}
+
+/// Byte offsets, inside one block, of a type's f16 scale fields (random bytes there could be
+/// inf or NaN, which no quantizer writes).
+fn f16_fields(t: GgmlType) -> &'static [usize] {
+    match t {
+        GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => &[0],
+        GgmlType::Q4_1 | GgmlType::Q5_1 | GgmlType::Q4_K | GgmlType::Q5_K => &[0, 2],
+        GgmlType::Q2_K => &[80, 82],
+        GgmlType::Q3_K => &[108],
+        GgmlType::Q6_K => &[208],
+        _ => &[],
+    }
+}
+
+/// Random rows of type `t`: random bytes with finite, small f16 scales; float types from
+/// random values.
+fn random_rows(t: GgmlType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let unit = |v: u64| (v >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
+    let n = rows * cols;
+    match t {
+        GgmlType::F32 => (0..n).flat_map(|_| unit(next()).to_le_bytes()).collect(),
+        GgmlType::F16 => (0..n)
+            .flat_map(|_| half::f16::from_f32(unit(next())).to_le_bytes())
+            .collect(),
+        GgmlType::BF16 => (0..n)
+            .flat_map(|_| half::bf16::from_f32(unit(next())).to_le_bytes())
+            .collect(),
+        _ => {
+            let bytes = t.row_bytes(cols as u64).unwrap() as usize * rows;
+            let mut v: Vec<u8> = (0..bytes).map(|_| next() as u8).collect();
+            for block in v.chunks_exact_mut(t.block_bytes()) {
+                for &o in f16_fields(t) {
+                    let d = half::f16::from_f32(0.001 + 0.01 * unit(next()).abs());
+                    block[o..o + 2].copy_from_slice(&d.to_le_bytes());
+                }
+            }
+            v
+        }
+    }
+}
+
+#[test]
+fn every_matvec_kernel_matches_the_scalar_dequantization() {
+    use wasm_chord_core::backend::gpu::shaders::gpu_types;
+    use wasm_chord_core::backend::gpu::{matvec_once, AdapterChoice, GpuDevice};
+    if skip() {
+        return;
+    }
+    let dev = GpuDevice::open(AdapterChoice::Any).unwrap_or_else(|e| bad_load(e));
+    let (rows, cols, n_tok) = (48, 512, 3);
+    for t in gpu_types() {
+        let w = random_rows(t, rows, cols, 0x9e37_79b9 ^ t.id() as u64);
+        let x: Vec<f32> = (0..n_tok * cols)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let got = matvec_once(&dev, t, &w, rows, cols, &x, n_tok).unwrap_or_else(|e| bad_load(e));
+        // The reference: the scalar spec's dequantization, dotted in f64.
+        let k = quant::scalar_kernels(t).expect("scalar kernels");
+        let rb = w.len() / rows;
+        let mut want = vec![0f32; n_tok * rows];
+        let mut row = vec![0f32; cols];
+        for r in 0..rows {
+            (k.dequantize_row)(&w[r * rb..(r + 1) * rb], &mut row);
+            for tk in 0..n_tok {
+                let xs = &x[tk * cols..(tk + 1) * cols];
+                want[tk * rows + r] = row
+                    .iter()
+                    .zip(xs)
+                    .map(|(&a, &b)| a as f64 * b as f64)
+                    .sum::<f64>() as f32;
+            }
+        }
+        let e = nmse(&got, &want);
+        eprintln!("matvec {t}: NMSE {e:.2e} against the scalar dequantization");
+        assert!(e < 1e-9, "matvec {t}: NMSE {e:.3e}");
+    }
 }

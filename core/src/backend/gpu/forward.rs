@@ -757,3 +757,104 @@ impl ForwardOps for GpuForward<'_> {
     /// The GPU keeps intermediates on the device: the debug hook sees the CPU backend's only.
     fn trace(&mut self, _il: usize, _label: &str, _a: Act) {}
 }
+
+/// One matrix-vector product on its own, for tests of the kernels against the scalar spec:
+/// `out[t * rows + r] = Σ_i W[r, i] · x[t * cols + i]` with `w` the bytes of `rows` rows of type
+/// `ty`.
+pub fn matvec_once(
+    dev: &GpuDevice,
+    ty: GgmlType,
+    w: &[u8],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    n_tok: usize,
+) -> Result<Vec<f32>> {
+    use super::weights::{upload_as, upload_bytes};
+    let src = shaders::matvec_source(ty)
+        .ok_or_else(|| Error::gpu(GpuErrorKind::Unsupported, format!("no GPU kernel for {ty}")))?;
+    let pipe = pipeline(dev, "matvec", &src, "main")?;
+    let wb = upload_bytes(dev, "w", w)?;
+    let xb = upload_f32(dev, "x", x)?;
+    let p = MatvecParams {
+        rows: rows as u32,
+        row0: 0,
+        cols: cols as u32,
+        n_tok: n_tok as u32,
+        x_off: 0,
+        x_stride: cols as u32,
+        out_off: 0,
+        out_stride: rows as u32,
+    };
+    let pb = upload_as(
+        dev,
+        "params",
+        bytemuck::bytes_of(&p),
+        wgpu::BufferUsages::UNIFORM,
+    )?;
+    let out_bytes = (rows * n_tok * 4) as u64;
+    let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
+    let out = dev.storage("out", out_bytes, s)?;
+    let staging = dev.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("staging"),
+        size: out_bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    // The uniform binding is the struct's size (the buffer has padding after it).
+    let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer: &pb,
+        offset: 0,
+        size: NonZeroU64::new(size_of::<MatvecParams>() as u64),
+    });
+    dev.checked("matvec_once", || {
+        let layout = pipe.get_bind_group_layout(0);
+        let group = dev.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: params,
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wb.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: xb.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: out.as_entire_binding(),
+                },
+            ],
+        });
+        let mut enc = dev
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            pass.set_pipeline(&pipe);
+            pass.set_bind_group(0, &group, &[]);
+            pass.dispatch_workgroups(rows as u32, 1, n_tok.div_ceil(MATVEC_TOKENS) as u32);
+        }
+        enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);
+        dev.queue.submit([enc.finish()]);
+    })?;
+    let lost = |e: String| Error::gpu(GpuErrorKind::Lost, e);
+    let slice = staging.slice(..);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    dev.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| lost(e.to_string()))?;
+    rx.recv()
+        .map_err(|e| lost(e.to_string()))?
+        .map_err(|e| lost(e.to_string()))?;
+    let v = slice.get_mapped_range().map_err(|e| lost(e.to_string()))?;
+    Ok(bytemuck::cast_slice(&v).to_vec())
+}

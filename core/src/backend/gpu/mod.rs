@@ -16,7 +16,7 @@ mod weights;
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub use device::{AdapterChoice, GpuDevice};
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-pub use forward::{SubmitStats, SUBMIT_STATS};
+pub use forward::{matvec_once, SubmitStats, SUBMIT_STATS};
 
 /// What the model info reports about the GPU in use.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

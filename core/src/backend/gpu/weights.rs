@@ -24,12 +24,22 @@ pub struct GpuMatrix {
 /// `bytes` in a new storage buffer, padded to whole words plus one (the shaders read a word
 /// at any byte offset, so the last block's may reach 3 bytes past its end).
 pub fn upload_bytes(dev: &GpuDevice, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+    upload_as(dev, label, bytes, wgpu::BufferUsages::STORAGE)
+}
+
+/// [`upload_bytes`] into a buffer of `usage`.
+pub fn upload_as(
+    dev: &GpuDevice,
+    label: &str,
+    bytes: &[u8],
+    usage: wgpu::BufferUsages,
+) -> Result<wgpu::Buffer> {
     let size = (bytes.len() as u64).next_multiple_of(4) + 4;
     let buf = dev.checked(label, || {
         dev.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,
-            usage: wgpu::BufferUsages::STORAGE,
+            usage,
             mapped_at_creation: true,
         })
     })?;
