@@ -106,22 +106,7 @@ fn every_weight_type_matches_the_cpu_backend() {
     if skip() {
         return;
     }
-    let types = [
-        GgmlType::F32,
-        GgmlType::F16,
-        GgmlType::BF16,
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q5_0,
-        GgmlType::Q5_1,
-        GgmlType::Q8_0,
-        GgmlType::Q2_K,
-        GgmlType::Q3_K,
-        GgmlType::Q4_K,
-        GgmlType::Q5_K,
-        GgmlType::Q6_K,
-    ];
-    for ty in types {
+    for ty in wasm_chord_core::backend::gpu::shaders::gpu_types() {
         if !quant::can_quantize_weights(ty) {
             eprintln!("{ty}: the synthetic writer cannot quantize it; not checked here");
             continue;

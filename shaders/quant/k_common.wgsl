@@ -5,6 +5,19 @@
 const BLOCK_VALUES: u32 = 256u;
 const SUBS: u32 = 256u / SUB_LEN;
 
+// ggml's get_scale_min_k4 (Q4_K, Q5_K): the 6-bit (scale, min) of part j from the 12 bytes at
+// `sc`.
+fn scale_min_k4(sc: u32, j: u32) -> vec2<u32> {
+    if j < 4u {
+        return vec2<u32>(load_u8(sc + j) & 63u, load_u8(sc + j + 4u) & 63u);
+    }
+    let a = load_u8(sc + j + 4u);
+    return vec2<u32>(
+        (a & 15u) | ((load_u8(sc + j - 4u) >> 6u) << 4u),
+        (a >> 4u) | ((load_u8(sc + j) >> 6u) << 4u),
+    );
+}
+
 fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
     let sc = k_scale(off, sub);
     var sq = 0.0;

@@ -3,17 +3,6 @@
 const BLOCK_BYTES: u32 = 176u;
 const SUB_LEN: u32 = 32u;
 
-fn scale_min_k4(sc: u32, j: u32) -> vec2<u32> {
-    if j < 4u {
-        return vec2<u32>(load_u8(sc + j) & 63u, load_u8(sc + j + 4u) & 63u);
-    }
-    let a = load_u8(sc + j + 4u);
-    return vec2<u32>(
-        (a & 15u) | ((load_u8(sc + j - 4u) >> 6u) << 4u),
-        (a >> 4u) | ((load_u8(sc + j) >> 6u) << 4u),
-    );
-}
-
 fn k_scale(off: u32, s: u32) -> vec2<f32> {
     let sm = scale_min_k4(off + 4u, s);
     return vec2<f32>(load_f16(off) * f32(sm.x), -load_f16(off + 2u) * f32(sm.y));

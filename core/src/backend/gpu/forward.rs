@@ -566,22 +566,7 @@ impl<'a> GpuForward<'a> {
             waited();
             return Ok(());
         }
-        let slice = sess.staging.slice(..out_bytes);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        dev.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| lost(e.to_string()))?;
-        rx.recv()
-            .map_err(|e| lost(e.to_string()))?
-            .map_err(|e| lost(e.to_string()))?;
-        {
-            let view = slice.get_mapped_range().map_err(|e| lost(e.to_string()))?;
-            logits.extend_from_slice(bytemuck::cast_slice(&view));
-        }
-        sess.staging.unmap();
+        read_back(dev, &sess.staging, out_bytes, logits)?;
         waited();
         Ok(())
     }
@@ -843,8 +828,21 @@ pub fn matvec_once(
         enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);
         dev.queue.submit([enc.finish()]);
     })?;
+    let mut v = Vec::new();
+    read_back(dev, &staging, out_bytes, &mut v)?;
+    Ok(v)
+}
+
+/// Waits for the submitted work, then appends the first `bytes` of `staging` (f32 values) to
+/// `out`.
+fn read_back(
+    dev: &GpuDevice,
+    staging: &wgpu::Buffer,
+    bytes: u64,
+    out: &mut Vec<f32>,
+) -> Result<()> {
     let lost = |e: String| Error::gpu(GpuErrorKind::Lost, e);
-    let slice = staging.slice(..);
+    let slice = staging.slice(..bytes);
     let (tx, rx) = std::sync::mpsc::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
         let _ = tx.send(r);
@@ -855,6 +853,10 @@ pub fn matvec_once(
     rx.recv()
         .map_err(|e| lost(e.to_string()))?
         .map_err(|e| lost(e.to_string()))?;
-    let v = slice.get_mapped_range().map_err(|e| lost(e.to_string()))?;
-    Ok(bytemuck::cast_slice(&v).to_vec())
+    {
+        let view = slice.get_mapped_range().map_err(|e| lost(e.to_string()))?;
+        out.extend_from_slice(bytemuck::cast_slice(&view));
+    }
+    staging.unmap();
+    Ok(())
 }
