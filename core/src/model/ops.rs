@@ -42,18 +42,6 @@ pub enum Mat {
     Down,
 }
 
-impl Mat {
-    pub const ALL: [Mat; 7] = [
-        Mat::Q,
-        Mat::K,
-        Mat::V,
-        Mat::O,
-        Mat::Gate,
-        Mat::Up,
-        Mat::Down,
-    ];
-}
-
 /// The norm weights of a block. `QHead` and `KHead` normalise each head (rows of head_dim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Norm {
@@ -63,17 +51,6 @@ pub enum Norm {
     KHead,
     PostAttn,
     PostFfw,
-}
-
-impl Norm {
-    pub const ALL: [Norm; 6] = [
-        Norm::Attn,
-        Norm::Ffn,
-        Norm::QHead,
-        Norm::KHead,
-        Norm::PostAttn,
-        Norm::PostFfw,
-    ];
 }
 
 /// The gate activation of a gated FFN.

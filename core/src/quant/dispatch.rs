@@ -142,6 +142,7 @@ pub const HAS_SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = 
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm {
+    use super::super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0};
     use super::super::simd128 as s;
     use super::super::{float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
     use super::{tk, tk_repacked, GgmlType, RepackedDots, TypeKernels, VecDot2Rows, T};
@@ -167,11 +168,11 @@ mod wasm {
         tk(T::F32,  float::dequantize_row_f32,  T::F32,  s::vec_dot_f32),
         tk(T::F16,  float::dequantize_row_f16,  T::F16,  s::vec_dot_f16),
         tk(T::BF16, float::dequantize_row_bf16, T::BF16, s::vec_dot_bf16),
-        tk2(T::Q4_0, q4_0::dequantize_row_q4_0, T::Q8_0, s::vec_dot_q4_0_q8_0, s::vec_dot_q4_0_q8_0_x2),
-        tk2(T::Q4_1, q4_1::dequantize_row_q4_1, T::Q8_1, s::vec_dot_q4_1_q8_1, s::vec_dot_q4_1_q8_1_x2),
-        tk2(T::Q5_0, q5_0::dequantize_row_q5_0, T::Q8_0, s::vec_dot_q5_0_q8_0, s::vec_dot_q5_0_q8_0_x2),
-        tk2(T::Q5_1, q5_1::dequantize_row_q5_1, T::Q8_1, s::vec_dot_q5_1_q8_1, s::vec_dot_q5_1_q8_1_x2),
-        tk2(T::Q8_0, q8_0::dequantize_row_q8_0, T::Q8_0, s::vec_dot_q8_0_q8_0, s::vec_dot_q8_0_q8_0_x2),
+        tk2(T::Q4_0, q4_0::dequantize_row_q4_0, T::Q8_0, s::vec_dot_32::<BlockQ4_0>, s::vec_dot_32_x2::<BlockQ4_0>),
+        tk2(T::Q4_1, q4_1::dequantize_row_q4_1, T::Q8_1, s::vec_dot_32::<BlockQ4_1>, s::vec_dot_32_x2::<BlockQ4_1>),
+        tk2(T::Q5_0, q5_0::dequantize_row_q5_0, T::Q8_0, s::vec_dot_32::<BlockQ5_0>, s::vec_dot_32_x2::<BlockQ5_0>),
+        tk2(T::Q5_1, q5_1::dequantize_row_q5_1, T::Q8_1, s::vec_dot_32::<BlockQ5_1>, s::vec_dot_32_x2::<BlockQ5_1>),
+        tk2(T::Q8_0, q8_0::dequantize_row_q8_0, T::Q8_0, s::vec_dot_32::<BlockQ8_0>, s::vec_dot_32_x2::<BlockQ8_0>),
         tk(T::Q2_K, q2_k::dequantize_row_q2_k,  T::Q8_K, q2_k::vec_dot_q2_k_q8_k),
         tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
         tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, s::vec_dot_q4_k_q8_k,

@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 
 use super::blocks::{
     as_blocks, as_blocks_mut, f16_le_from, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0,
-    BlockQ5_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, QK,
+    BlockQ5_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, ByteBlock, QK,
 };
 use super::{float, q4_k, QK_K};
 
@@ -513,14 +513,14 @@ fn bytes_from_bits_32(x: u32) -> (v128, v128) {
 /// One 32-value activation block (Q8_0 or Q8_1), prepared once for every weight row it meets:
 /// its bytes sign-extended to i16 (bytes 0..8, 8..16, 16..24, 24..32) and its f16 fields as f32.
 #[derive(Clone, Copy)]
-struct Act32 {
+pub(super) struct Act32 {
     e: [v128; 4],
     d: f32,
     /// Q8_1's `s = d·Σq` (0 for Q8_0).
     s: f32,
 }
 
-trait ActBlock32 {
+pub(super) trait ActBlock32 {
     fn prepare(&self, t: &[f32]) -> Act32;
 }
 
@@ -558,7 +558,7 @@ impl ActBlock32 for BlockQ8_1 {
 }
 
 /// The weight side of a 32-value block format.
-trait WeightBlock32 {
+pub(super) trait WeightBlock32 {
     /// The activation format it is dotted with.
     type Act: ActBlock32;
     /// Whether the dot adds the blocks' `m·s` terms (Q4_1, Q5_1).
@@ -1041,74 +1041,32 @@ fn quantize_q8_1(src: &[f32], dst: &mut [u8]) {
 // ---------------------------------------------------------------------------------------------
 // Entry points for the dispatch table (safe: SIMD128 is a build-time feature, always present).
 
-pub(super) fn vec_dot_q4_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 18, n / QK * 34));
-    let [d] = dot_rows::<1, BlockQ4_0>([as_blocks(w)], as_blocks(x));
+/// The dot of one row of a 32-value block format `W` with its activation row.
+pub(super) fn vec_dot_32<W: WeightBlock32 + ByteBlock>(n: usize, w: &[u8], x: &[u8]) -> f32
+where
+    W::Act: ByteBlock,
+{
+    debug_assert_eq!(
+        (w.len(), x.len()),
+        (n / QK * size_of::<W>(), n / QK * size_of::<W::Act>())
+    );
+    let [d] = dot_rows::<1, W>([as_blocks(w)], as_blocks(x));
     d
 }
 
-pub(super) fn vec_dot_q4_0_q8_0_x2(n: usize, w0: &[u8], w1: &[u8], x: &[u8]) -> [f32; 2] {
-    debug_assert_eq!(
-        (w0.len(), w1.len(), x.len()),
-        (n / QK * 18, n / QK * 18, n / QK * 34)
-    );
-    dot_rows::<2, BlockQ4_0>([as_blocks(w0), as_blocks(w1)], as_blocks(x))
-}
-
-pub(super) fn vec_dot_q4_1_q8_1(n: usize, w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 20, n / QK * 36));
-    let [d] = dot_rows::<1, BlockQ4_1>([as_blocks(w)], as_blocks(x));
-    d
-}
-
-pub(super) fn vec_dot_q4_1_q8_1_x2(n: usize, w0: &[u8], w1: &[u8], x: &[u8]) -> [f32; 2] {
-    debug_assert_eq!(
-        (w0.len(), w1.len(), x.len()),
-        (n / QK * 20, n / QK * 20, n / QK * 36)
-    );
-    dot_rows::<2, BlockQ4_1>([as_blocks(w0), as_blocks(w1)], as_blocks(x))
-}
-
-pub(super) fn vec_dot_q5_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 22, n / QK * 34));
-    let [d] = dot_rows::<1, BlockQ5_0>([as_blocks(w)], as_blocks(x));
-    d
-}
-
-pub(super) fn vec_dot_q5_0_q8_0_x2(n: usize, w0: &[u8], w1: &[u8], x: &[u8]) -> [f32; 2] {
-    debug_assert_eq!(
-        (w0.len(), w1.len(), x.len()),
-        (n / QK * 22, n / QK * 22, n / QK * 34)
-    );
-    dot_rows::<2, BlockQ5_0>([as_blocks(w0), as_blocks(w1)], as_blocks(x))
-}
-
-pub(super) fn vec_dot_q5_1_q8_1(n: usize, w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 24, n / QK * 36));
-    let [d] = dot_rows::<1, BlockQ5_1>([as_blocks(w)], as_blocks(x));
-    d
-}
-
-pub(super) fn vec_dot_q5_1_q8_1_x2(n: usize, w0: &[u8], w1: &[u8], x: &[u8]) -> [f32; 2] {
-    debug_assert_eq!(
-        (w0.len(), w1.len(), x.len()),
-        (n / QK * 24, n / QK * 24, n / QK * 36)
-    );
-    dot_rows::<2, BlockQ5_1>([as_blocks(w0), as_blocks(w1)], as_blocks(x))
-}
-
-pub(super) fn vec_dot_q8_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 34, n / QK * 34));
-    let [d] = dot_rows::<1, BlockQ8_0>([as_blocks(w)], as_blocks(x));
-    d
-}
-
-pub(super) fn vec_dot_q8_0_q8_0_x2(n: usize, w0: &[u8], w1: &[u8], x: &[u8]) -> [f32; 2] {
-    debug_assert_eq!(
-        (w0.len(), w1.len(), x.len()),
-        (n / QK * 34, n / QK * 34, n / QK * 34)
-    );
-    dot_rows::<2, BlockQ8_0>([as_blocks(w0), as_blocks(w1)], as_blocks(x))
+/// [`vec_dot_32`] of two weight rows with one activation row.
+pub(super) fn vec_dot_32_x2<W: WeightBlock32 + ByteBlock>(
+    n: usize,
+    w0: &[u8],
+    w1: &[u8],
+    x: &[u8],
+) -> [f32; 2]
+where
+    W::Act: ByteBlock,
+{
+    let (wb, xb) = (n / QK * size_of::<W>(), n / QK * size_of::<W::Act>());
+    debug_assert_eq!((w0.len(), w1.len(), x.len()), (wb, wb, xb));
+    dot_rows::<2, W>([as_blocks(w0), as_blocks(w1)], as_blocks(x))
 }
 
 pub(super) fn vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {

@@ -38,6 +38,25 @@ use crate::model::weights::LayerWeights;
 use crate::model::{HParams, UBATCH};
 use crate::quant::GgmlType;
 
+/// Every matrix and norm of a block, in the order the GPU layer holds them (`as usize`).
+const MATS: [Mat; 7] = [
+    Mat::Q,
+    Mat::K,
+    Mat::V,
+    Mat::O,
+    Mat::Gate,
+    Mat::Up,
+    Mat::Down,
+];
+const NORMS: [Norm; 6] = [
+    Norm::Attn,
+    Norm::Ffn,
+    Norm::QHead,
+    Norm::KHead,
+    Norm::PostAttn,
+    Norm::PostFfw,
+];
+
 /// Tokens one matvec workgroup takes (`TT` in shaders/quant/matvec.wgsl).
 const MATVEC_TOKENS: usize = 8;
 
@@ -147,8 +166,8 @@ impl GpuModel {
         }
         let mut gl = Vec::with_capacity(layers.len());
         for (il, l) in layers.iter().enumerate() {
-            let mut mats = Vec::with_capacity(Mat::ALL.len());
-            for m in Mat::ALL {
+            let mut mats = Vec::with_capacity(MATS.len());
+            for m in MATS {
                 mats.push(upload_matrix(
                     &dev,
                     &format!("blk.{il}.{m:?}"),
@@ -156,8 +175,8 @@ impl GpuModel {
                     layer_matrix(l, m),
                 )?);
             }
-            let mut norms = Vec::with_capacity(Norm::ALL.len());
-            for n in Norm::ALL {
+            let mut norms = Vec::with_capacity(NORMS.len());
+            for n in NORMS {
                 norms.push(match layer_norm(l, n) {
                     Some(w) => Some((upload_f32(&dev, &format!("blk.{il}.{n:?}"), w)?, w.len())),
                     None => None,
