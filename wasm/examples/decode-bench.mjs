@@ -4,42 +4,13 @@
 //   node wasm/examples/decode-bench.mjs [--wasm-dir DIR] [--model FILE] [--tokens N] [--runs R]
 // Prints prefill and decode tok/s per run, wall clock and per second of this process's CPU
 // time (what a busy machine's other processes do not steal), and the medians.
-import { readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
+import { arg, loadWasmModel } from './wasm-node.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const wasmDir = path.resolve(arg('wasm-dir', path.join(root, 'js', 'browser', 'wasm')));
-const model = arg(
-  'model',
-  path.join(process.env.WASM_CHORD_MODELS ?? path.join(os.homedir(), '.cache', 'wasm-chord', 'models'), 'SmolLM2-135M-Instruct.Q4_1.gguf'),
-);
 const nTokens = Number(arg('tokens', '64'));
 const runs = Number(arg('runs', '3'));
 const prompt = arg('prompt', 'The history of the printing press begins');
-
-globalThis.__wasmChordPanic = (m) => console.error(`panic: ${m}`);
-const glue = await import(pathToFileURL(path.join(wasmDir, 'wasm_chord.js')).href);
-await glue.default({ module_or_path: readFileSync(path.join(wasmDir, 'wasm_chord_bg.wasm')) });
-glue.installPanicHook();
+const { glue, model: m, wasmDir } = await loadWasmModel();
 console.log(`kernels: ${glue.cpuKernels()}  module: ${wasmDir}`);
-
-const fd = openSync(model, 'r');
-const size = fstatSync(fd).size;
-const loader = new glue.WasmLoader(size);
-const buf = Buffer.alloc(16 << 20);
-for (let off = 0; off < size; ) {
-  const n = readSync(fd, buf, 0, buf.length, off);
-  loader.write(buf.subarray(0, n));
-  off += n;
-}
-closeSync(fd);
-const m = loader.finish(1, 0, 'false');
 
 const decode = [];
 const decodeCpu = [];
