@@ -245,17 +245,36 @@ impl GpuModel {
     }
 }
 
+/// The bindings of one dispatch, held inline (a pass records hundreds of dispatches a token).
+#[derive(Clone, Copy)]
+struct Binds {
+    n: usize,
+    list: [(u32, BufRef); 6],
+}
+
+impl Binds {
+    fn as_slice(&self) -> &[(u32, BufRef)] {
+        &self.list[..self.n]
+    }
+}
+
+impl PartialEq for Binds {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
 /// One dispatch of a recorded pass.
 struct Dispatch {
     pipe: Pipe,
-    binds: Vec<(u32, BufRef)>,
+    binds: Binds,
     groups: [u32; 3],
 }
 
 /// A bind group made for a dispatch slot, and what it was made from.
 struct CachedBind {
     pipe: Pipe,
-    binds: Vec<(u32, BufRef)>,
+    binds: Binds,
     group: wgpu::BindGroup,
 }
 
@@ -274,6 +293,9 @@ pub struct GpuSession {
     params_slots: usize,
     slot_bytes: usize,
     binds: Vec<Option<CachedBind>>,
+    /// The last pass's dispatch list and uniforms, kept for their capacity.
+    list: Vec<Dispatch>,
+    params_host: Vec<u8>,
 }
 
 const ACTS: [Act; 8] = [
@@ -356,6 +378,8 @@ impl GpuSession {
             logits_rows,
             staging,
             binds: Vec::new(),
+            list: Vec::new(),
+            params_host: Vec::new(),
         })
     }
 
@@ -403,11 +427,11 @@ impl<'a> GpuForward<'a> {
     pub fn new(g: &'a GpuModel, sess: &'a mut GpuSession, hp: &'a HParams, n: usize) -> Self {
         GpuForward {
             g,
+            list: std::mem::take(&mut sess.list),
+            params: std::mem::take(&mut sess.params_host),
             sess,
             hp,
             n,
-            list: Vec::new(),
-            params: Vec::new(),
         }
     }
 
@@ -415,14 +439,20 @@ impl<'a> GpuForward<'a> {
         &mut self,
         pipe: Pipe,
         p: P,
-        mut binds: Vec<(u32, BufRef)>,
+        binds: impl AsRef<[(u32, BufRef)]>,
         groups: [u32; 3],
     ) {
         let slot = self.list.len();
         let bytes = bytemuck::bytes_of(&p);
         self.params.resize(slot * self.sess.slot_bytes, 0);
         self.params.extend_from_slice(bytes);
-        binds.push((0, BufRef::Params(slot, bytes.len() as u64)));
+        let given = binds.as_ref();
+        let mut binds = Binds {
+            n: given.len() + 1,
+            list: [(0, BufRef::Ids); 6],
+        };
+        binds.list[..given.len()].copy_from_slice(given);
+        binds.list[given.len()] = (0, BufRef::Params(slot, bytes.len() as u64));
         self.list.push(Dispatch {
             pipe,
             binds,
@@ -453,7 +483,7 @@ impl<'a> GpuForward<'a> {
             self.push(
                 Pipe::Matvec(mat.ty),
                 p,
-                vec![(1, BufRef::Weight(m, i)), (2, x), (3, out)],
+                [(1, BufRef::Weight(m, i)), (2, x), (3, out)],
                 groups,
             );
         }
@@ -471,7 +501,7 @@ impl<'a> GpuForward<'a> {
                 eps: hp.rms_eps,
                 _pad: 0,
             };
-            let binds = vec![
+            let binds = [
                 (1, BufRef::OutputNorm),
                 (2, BufRef::Act(Act::X)),
                 (3, BufRef::Hidden),
@@ -493,6 +523,8 @@ impl<'a> GpuForward<'a> {
             self.submit(take * n_vocab, logits)?;
             start += take;
             if start >= rows.end {
+                self.sess.list = std::mem::take(&mut self.list);
+                self.sess.params_host = std::mem::take(&mut self.params);
                 return Ok(());
             }
         }
@@ -521,6 +553,7 @@ impl<'a> GpuForward<'a> {
                 let layout = g.pipes[&d.pipe].get_bind_group_layout(0);
                 let entries: Vec<wgpu::BindGroupEntry> = d
                     .binds
+                    .as_slice()
                     .iter()
                     .map(|&(binding, r)| wgpu::BindGroupEntry {
                         binding,
@@ -536,7 +569,7 @@ impl<'a> GpuForward<'a> {
                 })?;
                 sess.binds[slot] = Some(CachedBind {
                     pipe: d.pipe,
-                    binds: d.binds.clone(),
+                    binds: d.binds,
                     group,
                 });
             }
@@ -609,7 +642,7 @@ impl ForwardOps for GpuForward<'_> {
                 cols: m.cols as u32,
                 n_tok: self.n as u32,
             };
-            let binds = vec![
+            let binds = [
                 (1, BufRef::Weight(MatRef::TokenEmbd, i)),
                 (3, BufRef::Act(Act::X)),
                 (4, BufRef::Ids),
@@ -627,12 +660,7 @@ impl ForwardOps for GpuForward<'_> {
             _pad0: 0,
             _pad1: 0,
         };
-        self.push(
-            Pipe::Scale,
-            p,
-            vec![(1, BufRef::Act(a))],
-            flat_groups(count),
-        );
+        self.push(Pipe::Scale, p, [(1, BufRef::Act(a))], flat_groups(count));
     }
 
     fn norm(&mut self, il: usize, w: Norm, src: Act, dst: Act) {
@@ -648,10 +676,10 @@ impl ForwardOps for GpuForward<'_> {
         };
         let wb = (1, BufRef::Norm(il, w));
         if src == dst {
-            let binds = vec![wb, (3, BufRef::Act(dst))];
+            let binds = [wb, (3, BufRef::Act(dst))];
             self.push(Pipe::RmsNormInplace, p, binds, [rows as u32, 1, 1]);
         } else {
-            let binds = vec![wb, (2, BufRef::Act(src)), (3, BufRef::Act(dst))];
+            let binds = [wb, (2, BufRef::Act(src)), (3, BufRef::Act(dst))];
             self.push(Pipe::RmsNorm, p, binds, [rows as u32, 1, 1]);
         }
     }
@@ -688,7 +716,7 @@ impl ForwardOps for GpuForward<'_> {
             self.n as u32,
             2,
         ];
-        let binds = vec![(1, BufRef::Act(Act::Q)), (2, BufRef::Act(Act::K))];
+        let binds = [(1, BufRef::Act(Act::Q)), (2, BufRef::Act(Act::K))];
         self.push(Pipe::Rope, p, binds, groups);
     }
 
@@ -701,7 +729,7 @@ impl ForwardOps for GpuForward<'_> {
             v_count: (self.n * dv) as u32,
             v_off: (pos0 * dv) as u32,
         };
-        let binds = vec![
+        let binds = [
             (1, BufRef::Act(Act::K)),
             (2, BufRef::Act(Act::V)),
             (3, BufRef::KvK(il)),
@@ -720,7 +748,7 @@ impl ForwardOps for GpuForward<'_> {
             window: shape.window.unwrap_or(0) as u32,
             scale: shape.scale,
         };
-        let binds = vec![
+        let binds = [
             (1, BufRef::Act(Act::Q)),
             (2, BufRef::KvK(il)),
             (3, BufRef::KvV(il)),
@@ -742,7 +770,7 @@ impl ForwardOps for GpuForward<'_> {
             _pad0: 0,
             _pad1: 0,
         };
-        let binds = vec![(1, BufRef::Act(Act::Up)), (2, BufRef::Act(Act::Gate))];
+        let binds = [(1, BufRef::Act(Act::Up)), (2, BufRef::Act(Act::Gate))];
         self.push(Pipe::GatedAct, p, binds, flat_groups(count));
     }
 
@@ -754,7 +782,7 @@ impl ForwardOps for GpuForward<'_> {
             _pad1: 0,
             _pad2: 0,
         };
-        let binds = vec![(1, BufRef::Act(src)), (2, BufRef::Act(dst))];
+        let binds = [(1, BufRef::Act(src)), (2, BufRef::Act(dst))];
         self.push(Pipe::Add, p, binds, flat_groups(count));
     }
 
