@@ -46,7 +46,7 @@ const baseTarget =
 
 /** The two builds: one thread (any page), and threads (cross-origin isolated pages). */
 const VARIANTS = [
-  { name: 'wasm', features: [], rustflags: '-C target-feature=+simd128', targetDir: baseTarget },
+  { name: 'wasm', features: ['gpu'], rustflags: '-C target-feature=+simd128', targetDir: baseTarget },
   {
     name: 'wasm-mt',
     features: ['threads'],

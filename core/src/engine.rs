@@ -92,26 +92,42 @@ pub struct Engine {
     template: TemplateCell,
 }
 
+fn load_options(opts: &EngineOptions) -> LoadOptions {
+    LoadOptions {
+        threads: opts.threads,
+        gpu: opts.gpu,
+        ..LoadOptions::default()
+    }
+}
+
 impl Engine {
     /// Parses and binds the model in `bytes`; whole or nothing.
     pub fn load(bytes: Arc<dyn ModelBytes>, opts: &EngineOptions) -> Result<Arc<Engine>> {
-        let load = LoadOptions {
-            threads: opts.threads,
-            gpu: opts.gpu,
-            ..LoadOptions::default()
-        };
-        let model = catch_panic(|| Model::load(bytes, &load))?;
+        let model = catch_panic(|| Model::load(bytes, &load_options(opts)))?;
+        Ok(Engine::new(model, opts))
+    }
+
+    /// [`Engine::load`] for WebGPU, whose device and uploads are promises.
+    pub async fn load_async(
+        bytes: Arc<dyn ModelBytes>,
+        opts: &EngineOptions,
+    ) -> Result<Arc<Engine>> {
+        let model = Model::load_async(bytes, &load_options(opts)).await?;
+        Ok(Engine::new(model, opts))
+    }
+
+    fn new(model: Model, opts: &EngineOptions) -> Arc<Engine> {
         let n_ctx = match opts.context_size {
             0 => model.hparams.n_ctx_train.min(DEFAULT_CONTEXT_SIZE),
             n => n,
         };
         let info = model_info(&model, n_ctx);
-        Ok(Arc::new(Engine {
+        Arc::new(Engine {
             model: Arc::new(model),
             n_ctx,
             info,
             template: TemplateCell::default(),
-        }))
+        })
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -376,23 +392,55 @@ impl Generation {
     pub fn step(&self) -> Result<Option<Chunk>> {
         let result = {
             let mut stage = lock(&self.stage);
-            let result = catch_panic(|| self.step_locked(&mut stage));
-            if !matches!(result, Ok(Some(_))) || self.closed.load(Ordering::SeqCst) {
-                // Finished, failed or closed: free the session (KV cache) right away.
-                *stage = Stage::Done;
-            }
+            let result = catch_panic(|| {
+                crate::ready::ready(self.step_locked(&mut stage))?
+            });
+            self.after_step(&mut stage, &result);
             result
         };
-        // `close()` may have run while we held the lock.
+        self.free_if_closed();
+        result
+    }
+
+    /// [`Generation::step`] for WebGPU, whose passes end in a promise. Single-threaded
+    /// callers only (the browser's worker): a second step while one is pending is an error.
+    // The stage lock is held across the GPU's await on purpose: it is what makes a concurrent
+    // step an error (try_lock) instead of a second pass over the same session; `cancel()` and
+    // `close()` never wait on it.
+    #[allow(clippy::await_holding_lock)]
+    pub async fn step_async(&self) -> Result<Option<Chunk>> {
+        let result = {
+            let Ok(mut stage) = self.stage.try_lock() else {
+                return Err(Error::InvalidArgument {
+                    name: "step",
+                    why: "a step of this generation is already running".into(),
+                });
+            };
+            let result = self.step_locked(&mut stage).await;
+            self.after_step(&mut stage, &result);
+            result
+        };
+        self.free_if_closed();
+        result
+    }
+
+    fn after_step(&self, stage: &mut Stage, result: &Result<Option<Chunk>>) {
+        if !matches!(result, Ok(Some(_))) || self.closed.load(Ordering::SeqCst) {
+            // Finished, failed or closed: free the session (KV cache) right away.
+            *stage = Stage::Done;
+        }
+    }
+
+    /// `close()` may have run while a step held the lock.
+    fn free_if_closed(&self) {
         if self.closed.load(Ordering::SeqCst) {
             if let Ok(mut stage) = self.stage.try_lock() {
                 *stage = Stage::Done;
             }
         }
-        result
     }
 
-    fn step_locked(&self, stage: &mut Stage) -> Result<Option<Chunk>> {
+    async fn step_locked(&self, stage: &mut Stage) -> Result<Option<Chunk>> {
         if self.closed.load(Ordering::SeqCst) {
             return Ok(None);
         }
@@ -409,7 +457,7 @@ impl Generation {
         let Stage::Running(gen) = stage else {
             return Ok(None);
         };
-        let chunk = gen.step()?;
+        let chunk = gen.step_async().await?;
         // No chunk, or the last one (end-of-generation token or stop string), finishes it.
         if chunk.is_none() || gen.finish_reason().is_some() {
             *lock(&self.finish) = gen.finish_reason();

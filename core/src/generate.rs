@@ -133,6 +133,11 @@ impl Generator {
     /// Produces the next token, or `None` once finished (then `finish_reason()` says why and
     /// any held-back text was returned by the last chunk).
     pub fn step(&mut self) -> Result<Option<Chunk>> {
+        crate::ready::ready(self.step_async())?
+    }
+
+    /// [`Generator::step`] for WebGPU, whose passes end in a promise.
+    pub async fn step_async(&mut self) -> Result<Option<Chunk>> {
         if self.finish.is_some() {
             return Ok(None);
         }
@@ -151,7 +156,7 @@ impl Generator {
         if self.session.n_past() + input.len() > self.session.n_ctx() {
             return Ok(self.end(FinishReason::ContextFull));
         }
-        let logits = self.session.eval(input, Logits::Last)?;
+        let logits = self.session.eval_async(input, Logits::Last).await?;
         if last.is_none() {
             self.pending_prompt = Vec::new();
         }

@@ -22,6 +22,7 @@ pub mod generate;
 pub mod gguf;
 pub mod model;
 pub mod quant;
+pub mod ready;
 pub mod sample;
 pub mod tokenizer;
 

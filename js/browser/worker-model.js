@@ -99,6 +99,27 @@ function transferable(source) {
   return { source: { kind: 'stream', stream, size: bytes.byteLength }, transfer: [stream] };
 }
 
+/**
+ * Whether a load with `gpu` goes to WebGPU: `true` always tries (a software adapter such as
+ * SwiftShader included; the worker reports failure as ERR_GPU_*); `'auto'` only when the page
+ * sees a hardware adapter, else the CPU (threads where the page allows) with the reason.
+ */
+async function gpuPlan(gpu) {
+  if (gpu === true || gpu === 'true') return { use: true };
+  if (gpu !== 'auto') return { use: false };
+  let adapter = null;
+  try {
+    adapter = await globalThis.navigator?.gpu?.requestAdapter({ powerPreference: 'high-performance' });
+  } catch {
+    adapter = null;
+  }
+  if (!adapter) return { use: false, fallback: 'ERR_GPU_UNAVAILABLE: no WebGPU adapter (navigator.gpu is missing or gave none)' };
+  if (adapter.info?.isFallbackAdapter) {
+    return { use: false, fallback: 'ERR_GPU_UNAVAILABLE: only a software WebGPU adapter (pass gpu: true to use it)' };
+  }
+  return { use: true };
+}
+
 let genIds = 0;
 
 export class WorkerModel {
@@ -124,16 +145,19 @@ export class WorkerModel {
     const onAbort = () => rpc.terminate(abortErrorFor(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      // Threads need shared memory, which only a cross-origin isolated page has.
+      const webgpu = await gpuPlan(gpu);
+      // Threads need shared memory, which only a cross-origin isolated page has. WebGPU lives
+      // in the one-thread build (wgpu's handles cannot be shared between threads).
       const pool = globalThis.crossOriginIsolated && threads !== 1 ? threads || navigator.hardwareConcurrency || 1 : 0;
-      const threaded = pool > 1 ? pool : 0;
+      const threaded = pool > 1 && !webgpu.use ? pool : 0;
       await rpc.call('init', { module: await wasmModule(threaded ? 'wasm-mt' : 'wasm'), threads: threaded });
       const args = transferable(source);
       const value = await rpc.call(
         'load',
-        { source: args.source, contextSize, gpu },
+        { source: args.source, contextSize, gpu: webgpu.use ? String(gpu) : 'false' },
         { transfer: args.transfer, onProgress },
       );
+      if (webgpu.fallback) value.info.gpuFallback = webgpu.fallback;
       const vocab = await pageVocab(new Uint8Array(value.header), value.size);
       if (signal?.aborted) throw abortErrorFor(signal);
       return new WorkerModel(rpc, vocab, value);

@@ -6,7 +6,8 @@
 // answered by `{ req, ok: true, value }` or `{ req, ok: false, error: { name, code, message } }`;
 // a load also posts `{ req, progress: { phase, loaded, total } }`. `cancel` and `close` are
 // not answered. Steps run one per request, so a cancel posted during a step is seen before
-// the next one.
+// the next one. Load and step are promises in the module (WebGPU answers asynchronously); a
+// generation may be closed while its step is pending: the step's own reference keeps it alive.
 import { downloadModel, findCached, readCached } from './cache/index.js';
 
 /** Chunk size for copying bytes into wasm memory. */
@@ -162,7 +163,7 @@ const ops = {
     const loader = new wasm.WasmLoader(size);
     try {
       await fill(loader, chunks, size, (loaded, total) => progress(phase, loaded, total));
-      model = loader.finish(0, contextSize ?? 0, gpu ?? 'false');
+      model = await loader.finish(0, contextSize ?? 0, gpu ?? 'false');
     } finally {
       loader.free();
     }
@@ -180,10 +181,10 @@ const ops = {
     generations.set(gen, g);
   },
 
-  step({ gen }) {
+  async step({ gen }) {
     const g = generations.get(gen);
     if (!g) return { chunk: null, finishReason: null };
-    const c = g.step();
+    const c = await g.step();
     const chunk = c ? { text: c.text, token: c.token } : null;
     c?.free();
     const out = { chunk, finishReason: g.finishReason ?? null, promptTokens: g.promptTokens ?? null };

@@ -1,7 +1,10 @@
-// out[t, row0 + r] = Σ_i W[r, i] · x[t, i]: one workgroup per (weight row, TT tokens). The type file
-// before this one defines the block format (BLOCK_VALUES, BLOCK_BYTES, SUBS) and
-// `sub_dot(block_byte_offset, sub, x_index)`, the dot of one of a block's SUBS equal parts with
-// the activations; the workgroup's threads take the parts of the row in turn and sum in a tree.
+// out[t, row0 + r] = Σ_i W[r, i] · x[t, i]: one workgroup per (RPW weight rows, TT tokens), TPR
+// threads per row. The type file before this one defines the block format (BLOCK_VALUES,
+// BLOCK_BYTES, SUBS) and `sub_dot(block_byte_offset, sub, x_index)`, the dot of one of a
+// block's SUBS equal parts with the activations. A row's threads take its parts in turn (so
+// neighbouring threads read neighbouring bytes), then one of them adds up their sums. Several
+// rows a workgroup keep short rows (576 values: 36 parts) from idling most of a workgroup and
+// cut the workgroup count, which software adapters pay for dearly.
 
 struct MatvecParams {
     // rows of this part of the matrix, and its first row in the whole matrix
@@ -21,6 +24,9 @@ struct MatvecParams {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 const WG: u32 = 64u;
+// Threads per row, and rows per workgroup (MATVEC_ROWS in backend/gpu/forward.rs).
+const TPR: u32 = 16u;
+const RPW: u32 = WG / TPR;
 // Tokens per workgroup: each weight part is decoded once (from cache) for up to TT tokens, so
 // a prefill reads each weight from memory once per TT tokens instead of once per token.
 const TT: u32 = 8u;
@@ -32,36 +38,38 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let r = wg.x + wg.y * nwg.x;
     let t0 = wg.z * TT;
-    if r >= p.rows || t0 >= p.n_tok {
+    if t0 >= p.n_tok {
         return;
     }
+    let lane = li % TPR;
+    let r = (wg.x + wg.y * nwg.x) * RPW + li / TPR;
     let nt = min(TT, p.n_tok - t0);
     let nb = p.cols / BLOCK_VALUES;
-    let row_off = r * nb * BLOCK_BYTES;
     let xo = p.x_off + t0 * p.x_stride;
     var s: array<f32, TT>;
-    for (var u = li; u < nb * SUBS; u += WG) {
-        let b = u / SUBS;
-        let off = row_off + b * BLOCK_BYTES;
-        for (var j = 0u; j < nt; j++) {
-            s[j] += sub_dot(off, u % SUBS, xo + j * p.x_stride + b * BLOCK_VALUES);
+    if r < p.rows {
+        let row_off = r * nb * BLOCK_BYTES;
+        for (var u = lane; u < nb * SUBS; u += TPR) {
+            let b = u / SUBS;
+            let off = row_off + b * BLOCK_BYTES;
+            for (var j = 0u; j < nt; j++) {
+                s[j] += sub_dot(off, u % SUBS, xo + j * p.x_stride + b * BLOCK_VALUES);
+            }
         }
     }
     for (var j = 0u; j < nt; j++) {
         partial[j * WG + li] = s[j];
     }
+    // One barrier, then the row's first nt threads each add up one token's TPR partial sums
+    // (a tree would cost a barrier per level: dear on software adapters, little gain on GPUs).
     workgroupBarrier();
-    for (var k = WG / 2u; k > 0u; k >>= 1u) {
-        if li < k {
-            for (var j = 0u; j < nt; j++) {
-                partial[j * WG + li] += partial[j * WG + li + k];
-            }
+    if lane < nt && r < p.rows {
+        let base = lane * WG + li - lane;
+        var sum = 0.0;
+        for (var k = 0u; k < TPR; k++) {
+            sum += partial[base + k];
         }
-        workgroupBarrier();
-    }
-    if li < nt {
-        out[p.out_off + (t0 + li) * p.out_stride + p.row0 + r] = partial[li * WG];
+        out[p.out_off + (t0 + lane) * p.out_stride + p.row0 + r] = sum;
     }
 }

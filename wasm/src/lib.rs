@@ -3,6 +3,8 @@
 //! (`wasm_chord_core::engine`); this crate converts types and maps errors (`error.rs`).
 //! The module runs in a Web Worker (js/browser/worker.js), one per loaded model, which pulls
 //! one `step()` per token; the page keeps a [`WasmVocab`] for the synchronous text calls.
+//! Loading and stepping return promises: with WebGPU (feature `gpu`, the one-thread build)
+//! the device answers asynchronously.
 //! Structured arguments (options, messages, info) cross as JSON strings.
 //!
 //! A panic cannot unwind here (panic = abort): it traps, the worker reports `ERR_INTERNAL`
@@ -17,6 +19,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 use wasm_chord_core::bytes::ModelBuffer;
 use wasm_chord_core::chat::ChatMessage;
 use wasm_chord_core::engine::{
@@ -116,14 +119,15 @@ impl WasmLoader {
         self.buffer.as_ref().map_or(0.0, |b| b.len() as f64)
     }
 
-    /// Parses and binds the model (the buffer moves into it; this loader is spent). `gpu` is
-    /// JS `gpu` as a string (`"auto"`, `"true"`, `"false"`).
+    /// Parses and binds the model (the buffer moves into it; this loader is spent), resolving
+    /// to a [`WasmModel`]. `gpu` is JS `gpu` as a string (`"auto"`, `"true"`, `"false"`); with
+    /// WebGPU the device and the uploads are awaited.
     pub fn finish(
         &mut self,
         threads: u32,
         context_size: u32,
         gpu: &str,
-    ) -> Result<WasmModel, JsValue> {
+    ) -> Result<js_sys::Promise, JsValue> {
         let gpu = GpuMode::from_js(gpu).map_err(core_error)?;
         let buffer = self.buffer.take().ok_or_else(disposed)?;
         let bytes = buffer.finish().map_err(core_error)?;
@@ -132,10 +136,15 @@ impl WasmLoader {
             context_size: context_size as usize,
             gpu,
         };
-        let engine = Engine::load(Arc::new(bytes), &opts).map_err(core_error)?;
-        Ok(WasmModel {
-            engine: Some(engine),
-        })
+        Ok(future_to_promise(async move {
+            let engine = Engine::load_async(Arc::new(bytes), &opts)
+                .await
+                .map_err(core_error)?;
+            Ok(WasmModel {
+                engine: Some(engine),
+            }
+            .into())
+        }))
     }
 }
 
@@ -150,7 +159,7 @@ impl WasmModel {
     }
 
     fn start(&self, prompt: Prompt, params: &GenerateParams) -> Result<WasmGeneration, JsValue> {
-        let generation = self.engine()?.start(prompt, params.options());
+        let generation = Arc::new(self.engine()?.start(prompt, params.options()));
         Ok(WasmGeneration { generation })
     }
 }
@@ -245,7 +254,8 @@ impl WasmVocab {
 
 #[wasm_bindgen]
 pub struct WasmGeneration {
-    generation: Generation,
+    /// Shared with the step in flight, which outlives the call that started it.
+    generation: Arc<Generation>,
 }
 
 #[wasm_bindgen]
@@ -270,13 +280,20 @@ impl WasmChunk {
 
 #[wasm_bindgen]
 impl WasmGeneration {
-    /// Runs one step: the next chunk, or `undefined` when finished.
-    pub fn step(&self) -> Result<Option<WasmChunk>, JsValue> {
-        let chunk = self.generation.step().map_err(core_error)?;
-        Ok(chunk.map(|c| WasmChunk {
-            text: c.text,
-            token: c.token,
-        }))
+    /// Runs one step, resolving to the next chunk, or `undefined` when finished (a promise:
+    /// on WebGPU each token waits for the device).
+    pub fn step(&self) -> js_sys::Promise {
+        let generation = self.generation.clone();
+        future_to_promise(async move {
+            let chunk = generation.step_async().await.map_err(core_error)?;
+            Ok(chunk.map_or(JsValue::UNDEFINED, |c| {
+                WasmChunk {
+                    text: c.text,
+                    token: c.token,
+                }
+                .into()
+            }))
+        })
     }
 
     /// Stops at the next check; the step after it fails with code `ABORT_ERR`.

@@ -132,7 +132,7 @@ pub struct Model {
     layers: Vec<LayerWeights>,
     arch: ArchParams,
     backend: BackendInfo,
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    #[cfg(feature = "gpu")]
     gpu: Option<crate::backend::gpu::forward::GpuModel>,
 }
 
@@ -142,9 +142,70 @@ enum ArchParams {
     Gemma3(gemma3::Params),
 }
 
+/// The adapters `gpu` allows, or `None` for the CPU.
+#[cfg(feature = "gpu")]
+fn adapter_choice(gpu: GpuMode) -> Option<crate::backend::gpu::AdapterChoice> {
+    use crate::backend::gpu::AdapterChoice;
+    match gpu {
+        GpuMode::On => Some(AdapterChoice::Any),
+        GpuMode::Auto => Some(AdapterChoice::Hardware),
+        GpuMode::Off => None,
+    }
+}
+
+/// A GPU device for the load, opened (or failed) before it.
+#[cfg(feature = "gpu")]
+type OpenedDevice = Option<Result<crate::backend::gpu::GpuDevice>>;
+#[cfg(not(feature = "gpu"))]
+type OpenedDevice = Option<std::convert::Infallible>;
+
 impl Model {
     /// Parses, checks and binds everything; whole or nothing.
     pub fn load(bytes: Arc<dyn ModelBytes>, opts: &LoadOptions) -> Result<Model> {
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        let dev = adapter_choice(opts.gpu).map(crate::backend::gpu::GpuDevice::open);
+        #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+        let dev = None;
+        Self::load_on(bytes, opts, dev)
+    }
+
+    /// [`Model::load`] behind the async signature of the GPU build.
+    #[cfg(not(feature = "gpu"))]
+    pub async fn load_async(bytes: Arc<dyn ModelBytes>, opts: &LoadOptions) -> Result<Model> {
+        Self::load(bytes, opts)
+    }
+
+    /// [`Model::load`] where the GPU is reached through promises (WebGPU in the browser): the
+    /// device is opened first, and the device's verdict on the uploads is awaited. With
+    /// `gpu: 'auto'`, a GPU that fails on the way leaves the model on the CPU.
+    #[cfg(feature = "gpu")]
+    pub async fn load_async(bytes: Arc<dyn ModelBytes>, opts: &LoadOptions) -> Result<Model> {
+        use crate::backend::gpu::GpuDevice;
+        let Some(choice) = adapter_choice(opts.gpu) else {
+            return Self::load_on(bytes, opts, None);
+        };
+        let dev = match GpuDevice::open_async(choice).await {
+            Ok(dev) => dev,
+            Err(e) => return Self::load_on(bytes, opts, Some(Err(e))),
+        };
+        let device = dev.device.clone();
+        let loaded = crate::backend::gpu::scoped(&device, || {
+            Self::load_on(bytes.clone(), opts, Some(Ok(dev)))
+        })
+        .await;
+        match loaded {
+            Err(e @ Error::Gpu { .. }) if opts.gpu == GpuMode::Auto => {
+                let mut m = Self::load_on(bytes, opts, None)?;
+                m.backend.gpu_fallback = Some(format!("{}: {e}", e.code()));
+                Ok(m)
+            }
+            other => other,
+        }
+    }
+
+    /// The load itself, on `dev` when there is one (or on the CPU after it failed, for
+    /// `gpu: 'auto'`).
+    fn load_on(bytes: Arc<dyn ModelBytes>, opts: &LoadOptions, dev: OpenedDevice) -> Result<Model> {
         let file = bytes.as_bytes();
         let gguf = GgufFile::parse(file)?;
         let arch = Arch::from_gguf_name(gguf.architecture()?)?;
@@ -180,16 +241,11 @@ impl Model {
             gpu: None,
             gpu_fallback: None,
         };
-        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        #[cfg(feature = "gpu")]
         let (gpu, backend) = {
-            use crate::backend::gpu::{forward::GpuModel, AdapterChoice, GpuDevice};
-            let choice = match opts.gpu {
-                GpuMode::On => Some(AdapterChoice::Any),
-                GpuMode::Auto => Some(AdapterChoice::Hardware),
-                GpuMode::Off => None,
-            };
-            let g = choice.map(|c| {
-                let dev = GpuDevice::open(c)?;
+            use crate::backend::gpu::forward::GpuModel;
+            let g = dev.map(|dev| {
+                let dev = dev?;
                 let info = dev.info.clone();
                 let g = GpuModel::new(
                     dev,
@@ -222,23 +278,24 @@ impl Model {
                 Some(Err(e)) => return Err(e),
             }
         };
-        #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
-        let backend = match opts.gpu {
-            GpuMode::On => {
+        #[cfg(not(feature = "gpu"))]
+        let backend = match (dev, opts.gpu) {
+            (Some(never), _) => match never {},
+            (None, GpuMode::On) => {
                 return Err(Error::gpu(
                     crate::error::GpuErrorKind::Unavailable,
                     "this build has no GPU backend",
                 ))
             }
-            GpuMode::Auto => BackendInfo {
+            (None, GpuMode::Auto) => BackendInfo {
                 gpu_fallback: Some("this build has no GPU backend".into()),
                 ..cpu
             },
-            GpuMode::Off => cpu,
+            (None, GpuMode::Off) => cpu,
         };
         Ok(Model {
             backend,
-            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+            #[cfg(feature = "gpu")]
             gpu,
             hparams,
             tokenizer,
@@ -327,12 +384,12 @@ impl Session {
                 why: "must be positive".into(),
             });
         }
-        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        #[cfg(feature = "gpu")]
         let state = match &model.gpu {
             Some(g) => State::Gpu(crate::backend::gpu::forward::GpuSession::new(g, hp, n_ctx)?),
             None => State::cpu(hp, n_ctx)?,
         };
-        #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+        #[cfg(not(feature = "gpu"))]
         let state = State::cpu(hp, n_ctx)?;
         Ok(Session {
             flash_attention: model.flash_attention,
@@ -381,6 +438,11 @@ impl Session {
     /// Feeds `tokens` at the current position and returns logits: [n_vocab] for `Last`,
     /// [tokens.len(), n_vocab] for `All`. Prompts are processed as whole batches.
     pub fn eval(&mut self, tokens: &[u32], mode: Logits) -> Result<&[f32]> {
+        crate::ready::ready(self.eval_async(tokens, mode))?
+    }
+
+    /// [`Session::eval`] for WebGPU, whose passes end in a promise.
+    pub async fn eval_async(&mut self, tokens: &[u32], mode: Logits) -> Result<&[f32]> {
         let hp = &self.model.hparams;
         if tokens.is_empty() {
             return Err(Error::InvalidArgument {
@@ -416,14 +478,18 @@ impl Session {
                 Logits::Last if ci + 1 == n_chunks => n - 1..n,
                 Logits::Last => n..n,
             };
-            self.forward_ubatch(chunk, rows)?;
+            self.forward_ubatch(chunk, rows).await?;
             self.n_past += n;
         }
         Ok(&self.logits)
     }
 
     /// One micro-batch through the blocks, then the logits of its `rows`.
-    fn forward_ubatch(&mut self, tokens: &[u32], rows: std::ops::Range<usize>) -> Result<()> {
+    async fn forward_ubatch(
+        &mut self,
+        tokens: &[u32],
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
         let model = &*self.model;
         let hp = &model.hparams;
         let pos0 = self.n_past;
@@ -446,7 +512,7 @@ impl Session {
                 f.output_logits(&model.output_norm, &model.output, rows, &mut self.logits);
                 Ok(())
             }
-            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+            #[cfg(feature = "gpu")]
             State::Gpu(sess) => {
                 use crate::backend::gpu::forward::GpuForward;
                 let Some(g) = model.gpu.as_ref() else {
@@ -454,7 +520,7 @@ impl Session {
                 };
                 let mut f = GpuForward::new(g, sess, hp, tokens.len());
                 model.arch.forward(&mut f, hp, tokens, pos0);
-                f.finish(rows, &mut self.logits)
+                f.finish(rows, &mut self.logits).await
             }
         }
     }
@@ -466,7 +532,7 @@ enum State {
         kv: KvCache,
         buf: Buffers,
     },
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    #[cfg(feature = "gpu")]
     Gpu(crate::backend::gpu::forward::GpuSession),
 }
 

@@ -1,5 +1,12 @@
 //! Opening a wgpu device: the adapter choice (hardware first; a software adapter such as
-//! lavapipe or SwiGLU only when asked), its limits, and errors as `ERR_GPU_*`.
+//! lavapipe or SwiftShader only when asked), its limits, and errors as `ERR_GPU_*`.
+//!
+//! Natively every call that can fail runs in an error scope that is popped at once. WebGPU
+//! reports errors asynchronously, so in the browser they are collected by the device's
+//! uncaptured-error and lost callbacks and surface at the next await (the load's end, each
+//! read-back) through [`GpuDevice::take_error`].
+
+use std::sync::{Arc, Mutex};
 
 use super::GpuInfo;
 use crate::error::{Error, GpuErrorKind, Result};
@@ -18,6 +25,22 @@ pub struct GpuDevice {
     pub queue: wgpu::Queue,
     pub info: GpuInfo,
     pub limits: wgpu::Limits,
+    /// The first error the device reported outside an error scope (or its loss).
+    late_error: Arc<Mutex<Option<Error>>>,
+}
+
+fn gpu_error(e: &wgpu::Error, what: &str) -> Error {
+    match e {
+        wgpu::Error::OutOfMemory { .. } => {
+            Error::gpu(GpuErrorKind::OutOfMemory, format!("{what}: {e}"))
+        }
+        _ => Error::gpu(GpuErrorKind::Lost, format!("{what}: {e}")),
+    }
+}
+
+fn keep_first(slot: &Mutex<Option<Error>>, e: Error) {
+    let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+    slot.get_or_insert(e);
 }
 
 fn unavailable(message: impl Into<String>) -> Error {
@@ -27,9 +50,15 @@ fn unavailable(message: impl Into<String>) -> Error {
 impl GpuDevice {
     /// The best adapter `choice` allows, with the adapter's own limits (a model's biggest
     /// bindings need more than wgpu's defaults).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn open(choice: AdapterChoice) -> Result<GpuDevice> {
+        pollster::block_on(Self::open_async(choice))
+    }
+
+    /// [`GpuDevice::open`] for the browser, where adapters and devices are promises.
+    pub async fn open_async(choice: AdapterChoice) -> Result<GpuDevice> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
         let rank = |a: &wgpu::Adapter| match a.get_info().device_type {
             wgpu::DeviceType::DiscreteGpu => 0,
             wgpu::DeviceType::IntegratedGpu => 1,
@@ -48,18 +77,33 @@ impl GpuDevice {
                     AdapterChoice::Hardware => {
                         "no hardware GPU adapter (pass gpu: true to allow a software one)"
                     }
+                    AdapterChoice::Any if cfg!(target_arch = "wasm32") => {
+                        "no WebGPU adapter (navigator.gpu is missing or gave none)"
+                    }
                     AdapterChoice::Any => "no GPU adapter (no Vulkan, Metal or DX12 driver found)",
                 })
             })?;
         let ai = adapter.get_info();
         let limits = adapter.limits();
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("wasm-chord"),
-            required_features: wgpu::Features::empty(),
-            required_limits: limits.clone(),
-            ..Default::default()
-        }))
-        .map_err(|e| unavailable(format!("{}: {e}", ai.name)))?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("wasm-chord"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable(format!("{}: {e}", ai.name)))?;
+        let late_error = Arc::new(Mutex::new(None));
+        let slot = late_error.clone();
+        device.on_uncaptured_error(Arc::new(move |e| {
+            keep_first(&slot, gpu_error(&e, "GPU"));
+        }));
+        let slot = late_error.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let e = Error::gpu(GpuErrorKind::Lost, format!("device lost ({reason:?}): {message}"));
+            keep_first(&slot, e);
+        });
         let device_type = match ai.device_type {
             wgpu::DeviceType::DiscreteGpu => "discrete",
             wgpu::DeviceType::IntegratedGpu => "integrated",
@@ -76,7 +120,24 @@ impl GpuDevice {
                 device_type: device_type.into(),
             },
             limits,
+            late_error,
         })
+    }
+
+    /// The first error the device reported by itself (a validation or allocation failure
+    /// outside a scope, or the device's loss), if any; later calls see it again.
+    pub fn take_error(&self) -> Result<()> {
+        let slot = self.late_error.lock().unwrap_or_else(|p| p.into_inner());
+        match &*slot {
+            None => Ok(()),
+            Some(e) => Err(Error::gpu(
+                match e {
+                    Error::Gpu { kind, .. } => *kind,
+                    _ => GpuErrorKind::Lost,
+                },
+                e.to_string(),
+            )),
+        }
     }
 
     /// The largest buffer one binding may cover (and one buffer may be).
@@ -114,21 +175,55 @@ impl GpuDevice {
 
     /// Runs `f` in an error scope: an allocation failure becomes `ERR_GPU_OUT_OF_MEMORY`, a
     /// validation error `ERR_GPU_LOST` (neither should pass silently).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn checked<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let v = f();
         let invalid = pollster::block_on(invalid.pop());
         let oom = pollster::block_on(oom.pop());
-        if let Some(e) = oom {
-            return Err(Error::gpu(
-                GpuErrorKind::OutOfMemory,
-                format!("{what}: {e}"),
-            ));
-        }
-        if let Some(e) = invalid {
-            return Err(Error::gpu(GpuErrorKind::Lost, format!("{what}: {e}")));
+        if let Some(e) = oom.or(invalid) {
+            return Err(gpu_error(&e, what));
         }
         Ok(v)
+    }
+
+    /// In the browser a scope's result is a promise: `f`'s errors arrive later through
+    /// [`GpuDevice::take_error`]; the ones already reported fail here.
+    #[cfg(target_arch = "wasm32")]
+    pub fn checked<T>(&self, _what: &str, f: impl FnOnce() -> T) -> Result<T> {
+        let v = f();
+        self.take_error()?;
+        Ok(v)
+    }
+
+    /// Waits until everything submitted so far ran, then reports any error the device raised
+    /// by itself meanwhile.
+    pub async fn settle(&self) -> Result<()> {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::gpu(GpuErrorKind::Lost, e.to_string()))?;
+        let _ = rx.await;
+        self.take_error()
+    }
+}
+
+/// Runs `f` (a whole load) in one error scope of `device` and reports the first allocation or
+/// validation failure in it, once the device has checked everything `f` asked of it.
+pub async fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let invalid = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let v = f();
+    let invalid = invalid.pop().await;
+    let oom = oom.pop().await;
+    let v = v?;
+    match oom.or(invalid) {
+        Some(e) => Err(gpu_error(&e, "GPU")),
+        None => Ok(v),
     }
 }

@@ -7,7 +7,32 @@
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+
+/// A host clock for [`SUBMIT_STATS`]; the browser's wasm32 has no `Instant`, so it reads 0 there.
+#[derive(Clone, Copy)]
+struct Stopwatch(#[cfg(not(target_arch = "wasm32"))] std::time::Instant);
+
+impl Stopwatch {
+    #[cfg(not(target_arch = "wasm32"))]
+    fn start() -> Stopwatch {
+        Stopwatch(std::time::Instant::now())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn nanos(self) -> u64 {
+        self.0.elapsed().as_nanos() as u64
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn start() -> Stopwatch {
+        Stopwatch()
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn nanos(self) -> u64 {
+        0
+    }
+}
 
 /// Time spent in [`GpuForward`]'s submissions since the process started, for benchmarks:
 /// recording and encoding on the host, then waiting for the device (and the read-back).
@@ -57,8 +82,21 @@ const NORMS: [Norm; 6] = [
     Norm::PostFfw,
 ];
 
-/// Tokens one matvec workgroup takes (`TT` in shaders/quant/matvec.wgsl).
+/// Tokens and weight rows one matvec workgroup takes (`TT`, `RPW` in shaders/quant/matvec.wgsl).
 const MATVEC_TOKENS: usize = 8;
+const MATVEC_ROWS: usize = 4;
+
+/// The workgroup grid of a matvec over `rows` rows and `n_tok` tokens: row groups along x
+/// (spilling into y past the 65535 limit), token groups along z.
+fn matvec_groups(rows: usize, n_tok: usize) -> [u32; 3] {
+    let groups = rows.div_ceil(MATVEC_ROWS).max(1);
+    let gx = groups.min(65535);
+    [
+        gx as u32,
+        groups.div_ceil(gx) as u32,
+        n_tok.div_ceil(MATVEC_TOKENS) as u32,
+    ]
+}
 
 /// The head size the attention kernel holds in workgroup memory.
 const MAX_HEAD_DIM: usize = 512;
@@ -464,7 +502,6 @@ impl<'a> GpuForward<'a> {
         let g = self.g;
         let mat = g.matrix(m);
         for (i, part) in mat.parts.iter().enumerate() {
-            let gx = part.rows.min(65535);
             let p = MatvecParams {
                 rows: part.rows as u32,
                 row0: part.row0 as u32,
@@ -475,23 +512,22 @@ impl<'a> GpuForward<'a> {
                 out_off: 0,
                 out_stride: mat.rows as u32,
             };
-            let groups = [
-                gx as u32,
-                part.rows.div_ceil(gx) as u32,
-                n_tok.div_ceil(MATVEC_TOKENS) as u32,
-            ];
             self.push(
                 Pipe::Matvec(mat.ty),
                 p,
                 [(1, BufRef::Weight(m, i)), (2, x), (3, out)],
-                groups,
+                matvec_groups(part.rows, n_tok),
             );
         }
     }
 
     /// Encodes and submits what was recorded; with `rows`, also the logits of those rows of
     /// `Act::X`, read back into `logits`.
-    pub fn finish(mut self, rows: std::ops::Range<usize>, logits: &mut Vec<f32>) -> Result<()> {
+    pub async fn finish(
+        mut self,
+        rows: std::ops::Range<usize>,
+        logits: &mut Vec<f32>,
+    ) -> Result<()> {
         let hp = self.hp;
         let n_vocab = hp.n_vocab;
         if !rows.is_empty() {
@@ -520,7 +556,7 @@ impl<'a> GpuForward<'a> {
                     BufRef::Logits,
                 );
             }
-            self.submit(take * n_vocab, logits)?;
+            self.submit(take * n_vocab, logits).await?;
             start += take;
             if start >= rows.end {
                 self.sess.list = std::mem::take(&mut self.list);
@@ -531,8 +567,8 @@ impl<'a> GpuForward<'a> {
     }
 
     /// Runs the recorded list, then reads `n_out` logits back (appended to `logits`).
-    fn submit(&mut self, n_out: usize, logits: &mut Vec<f32>) -> Result<()> {
-        let t0 = Instant::now();
+    async fn submit(&mut self, n_out: usize, logits: &mut Vec<f32>) -> Result<()> {
+        let t0 = Stopwatch::start();
         let g = self.g;
         let dev = &g.dev;
         let sess = &mut *self.sess;
@@ -601,24 +637,24 @@ impl<'a> GpuForward<'a> {
         st.submits.fetch_add(1, Ordering::Relaxed);
         st.dispatches
             .fetch_add(self.list.len() as u64, Ordering::Relaxed);
-        st.host_ns
-            .fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        let t1 = Instant::now();
+        st.host_ns.fetch_add(t0.nanos(), Ordering::Relaxed);
+        let t1 = Stopwatch::start();
         let waited = || {
-            st.wait_ns
-                .fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            st.wait_ns.fetch_add(t1.nanos(), Ordering::Relaxed);
         };
         self.list.clear();
         self.params.clear();
-        let lost = |e: String| Error::gpu(GpuErrorKind::Lost, e);
         if out_bytes == 0 {
+            // Nothing to read: natively wait anyway, so errors and timings belong to this pass;
+            // in the browser the next submission simply queues behind it.
+            #[cfg(not(target_arch = "wasm32"))]
             dev.device
                 .poll(wgpu::PollType::wait_indefinitely())
-                .map_err(|e| lost(e.to_string()))?;
+                .map_err(|e| Error::gpu(GpuErrorKind::Lost, e.to_string()))?;
             waited();
-            return Ok(());
+            return dev.take_error();
         }
-        read_back(dev, &sess.staging, out_bytes, logits)?;
+        read_back(dev, &sess.staging, out_bytes, logits).await?;
         waited();
         Ok(())
     }
@@ -793,6 +829,7 @@ impl ForwardOps for GpuForward<'_> {
 /// One matrix-vector product on its own, for tests of the kernels against the scalar spec:
 /// `out[t * rows + r] = Σ_i W[r, i] · x[t * cols + i]` with `w` the bytes of `rows` rows of type
 /// `ty`.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn matvec_once(
     dev: &GpuDevice,
     ty: GgmlType,
@@ -870,19 +907,20 @@ pub fn matvec_once(
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             pass.set_pipeline(&pipe);
             pass.set_bind_group(0, &group, &[]);
-            pass.dispatch_workgroups(rows as u32, 1, n_tok.div_ceil(MATVEC_TOKENS) as u32);
+            let [gx, gy, gz] = matvec_groups(rows, n_tok);
+            pass.dispatch_workgroups(gx, gy, gz);
         }
         enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);
         dev.queue.submit([enc.finish()]);
     })?;
     let mut v = Vec::new();
-    read_back(dev, &staging, out_bytes, &mut v)?;
+    pollster::block_on(read_back(dev, &staging, out_bytes, &mut v))?;
     Ok(v)
 }
 
-/// Waits for the submitted work, then appends the first `bytes` of `staging` (f32 values) to
-/// `out`.
-fn read_back(
+/// Waits for the submitted work (blocking natively, a promise in the browser), then appends
+/// the first `bytes` of `staging` (f32 values) to `out`.
+async fn read_back(
     dev: &GpuDevice,
     staging: &wgpu::Buffer,
     bytes: u64,
@@ -890,16 +928,18 @@ fn read_back(
 ) -> Result<()> {
     let lost = |e: String| Error::gpu(GpuErrorKind::Lost, e);
     let slice = staging.slice(..bytes);
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, rx) = futures_channel::oneshot::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
         let _ = tx.send(r);
     });
+    #[cfg(not(target_arch = "wasm32"))]
     dev.device
         .poll(wgpu::PollType::wait_indefinitely())
         .map_err(|e| lost(e.to_string()))?;
-    rx.recv()
-        .map_err(|e| lost(e.to_string()))?
-        .map_err(|e| lost(e.to_string()))?;
+    let mapped = rx.await.map_err(|e| lost(e.to_string()));
+    // A failed pass (validation, memory, a lost device) shows here first in the browser.
+    dev.take_error()?;
+    mapped?.map_err(|e| lost(e.to_string()))?;
     {
         let view = slice.get_mapped_range().map_err(|e| lost(e.to_string()))?;
         out.extend_from_slice(bytemuck::cast_slice(&view));

@@ -1,4 +1,4 @@
-//! GPU backend on wgpu: Vulkan, Metal or DX12 natively (feature `gpu`). The kernels are the
+//! GPU backend on wgpu: Vulkan, Metal or DX12 natively, WebGPU in the browser (feature `gpu`). The kernels are the
 //! WGSL files in `shaders/`; `shaders.rs` (always built, so the shader tests need no GPU)
 //! assembles them. `forward.rs` implements the architectures' [`ForwardOps`] on the device.
 //!
@@ -6,17 +6,19 @@
 
 pub mod shaders;
 
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+#[cfg(feature = "gpu")]
 mod device;
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+#[cfg(feature = "gpu")]
 pub(crate) mod forward;
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+#[cfg(feature = "gpu")]
 mod weights;
 
+#[cfg(feature = "gpu")]
+pub use device::{scoped, AdapterChoice, GpuDevice};
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-pub use device::{AdapterChoice, GpuDevice};
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-pub use forward::{matvec_once, SubmitStats, SUBMIT_STATS};
+pub use forward::matvec_once;
+#[cfg(feature = "gpu")]
+pub use forward::{SubmitStats, SUBMIT_STATS};
 
 /// What the model info reports about the GPU in use.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
