@@ -171,10 +171,11 @@ export interface LoadOptions extends Omit<DownloadOptions, 'signal' | 'onProgres
   contextSize?: number;
   /**
    * Where the model runs. `false` (the default): the CPU. `'auto'`: a hardware GPU when there is
-   * one (Vulkan, Metal or DX12 through wgpu; software adapters such as lavapipe are skipped), else
-   * the CPU, with the reason in {@link ModelInfo.gpuFallback}. `true`: the best GPU adapter
-   * there is, software ones included, or an `ERR_GPU_*` error. The browser build has no GPU
-   * backend yet: there `'auto'` runs on the CPU and `true` fails with `ERR_GPU_UNAVAILABLE`.
+   * one (Vulkan, Metal or DX12 through wgpu in Node, WebGPU in the browser; software adapters
+   * such as lavapipe or SwiftShader are skipped), else the CPU, with the reason in
+   * {@link ModelInfo.gpuFallback}. `true`: the best GPU adapter there is, software ones
+   * included, or an `ERR_GPU_*` error. In the browser WebGPU runs in the one-thread build, so
+   * `threads` does not apply to a model on the GPU.
    */
   gpu?: 'auto' | boolean;
   /**
@@ -223,9 +224,12 @@ export interface ModelInfo {
 export interface GpuInfo {
   /** The adapter's name, e.g. `'NVIDIA H200'`, `'llvmpipe (LLVM 15.0.6, 256 bits)'`. */
   readonly adapter: string;
-  /** The API wgpu drives it through: `'vulkan'`, `'metal'`, `'dx12'`. */
+  /** The API wgpu drives it through: `'vulkan'`, `'metal'`, `'dx12'`, or `'webgpu'` in the browser. */
   readonly api: string;
-  /** `'discrete'`, `'integrated'`, `'virtual'`, `'cpu'` (a software adapter) or `'other'`. */
+  /**
+   * `'discrete'`, `'integrated'`, `'virtual'`, `'cpu'` (a software adapter) or `'other'` (a
+   * hardware WebGPU adapter: browsers do not say which kind).
+   */
   readonly deviceType: string;
 }
 

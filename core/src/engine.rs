@@ -392,9 +392,7 @@ impl Generation {
     pub fn step(&self) -> Result<Option<Chunk>> {
         let result = {
             let mut stage = lock(&self.stage);
-            let result = catch_panic(|| {
-                crate::ready::ready(self.step_locked(&mut stage))?
-            });
+            let result = catch_panic(|| crate::ready::ready(self.step_locked(&mut stage))?);
             self.after_step(&mut stage, &result);
             result
         };

@@ -164,6 +164,36 @@ fn gemma3_matches_the_cpu_backend() {
     compare("Gemma 3", bytes, &prompt, 5e-3);
 }
 
+/// The browser's entry points (the async load, with the load's error scope, and the async eval)
+/// natively: the same backend choice and bit-identical logits to the blocking ones.
+#[test]
+fn async_load_and_eval_match_the_blocking_ones() {
+    if skip() {
+        return;
+    }
+    let bytes = Arc::new(model_bytes(SMOLLM2_FILE));
+    let opts = |gpu| LoadOptions {
+        gpu,
+        ..Default::default()
+    };
+    let blocking = load(bytes.clone(), GpuMode::On);
+    let asynced = pollster::block_on(Model::load_async(bytes.clone(), &opts(GpuMode::On)))
+        .unwrap_or_else(|e| panic!("async load: {} {e}", e.code()));
+    assert_eq!(asynced.backend(), blocking.backend());
+    let prompt = blocking.tokenizer.encode("The capital of France is", true);
+    let mut a = Session::new(Arc::new(blocking), 64).expect("session");
+    let mut b = Session::new(Arc::new(asynced), 64).expect("session");
+    for feed in [&prompt[..], &[11]] {
+        let want = a.eval(feed, Logits::Last).expect("eval").to_vec();
+        let got = pollster::block_on(b.eval_async(feed, Logits::Last)).expect("eval_async");
+        assert_eq!(got, &want[..]);
+    }
+    // 'auto' takes the same path as the blocking load: a software adapter is refused.
+    let auto = pollster::block_on(Model::load_async(bytes.clone(), &opts(GpuMode::Auto)))
+        .expect("async auto load");
+    assert_eq!(auto.backend(), load(bytes, GpuMode::Auto).backend());
+}
+
 /// Byte offsets, inside one block, of a type's f16 scale fields (random bytes there could be
 /// inf or NaN, which no quantizer writes).
 fn f16_fields(t: GgmlType) -> &'static [usize] {

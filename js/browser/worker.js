@@ -147,6 +147,16 @@ async function startThreads(module, n) {
   threadPool = { starter, workers };
 }
 
+/**
+ * A name for the WebGPU adapter when wgpu has none (it reads only `info.description`, which
+ * browsers often leave empty): its vendor and architecture, e.g. `'google swiftshader'`.
+ */
+async function adapterName() {
+  const info = (await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' }))?.info;
+  const name = [info?.vendor, info?.architecture, info?.device].filter(Boolean).join(' ');
+  return name || 'WebGPU adapter';
+}
+
 const ops = {
   /** `threads`: 0 for the one-thread build, else the pool size (the module is the threads build). */
   async init({ module, threads }) {
@@ -168,8 +178,10 @@ const ops = {
       loader.free();
     }
     const header = model.header();
+    const info = JSON.parse(model.infoJson());
+    if (info.gpu && !info.gpu.adapter) info.gpu.adapter = await adapterName();
     return {
-      value: { info: JSON.parse(model.infoJson()), header: header.buffer, size, entry: entry ?? null },
+      value: { info, header: header.buffer, size, entry: entry ?? null },
       transfer: [header.buffer],
     };
   },

@@ -62,6 +62,7 @@ test('gpu_true_runs_on_webgpu_in_the_worker_and_follows_llama_cpp', { timeout: 3
   );
   assert.equal(got.info.backend, 'gpu');
   assert.equal(got.info.gpu.api, 'webgpu');
+  assert.ok(got.info.gpu.adapter, 'the adapter is named');
   assert.equal(got.info.gpu.deviceType, 'cpu', 'SwiftShader is a software adapter');
   assert.equal(got.info.threads, 1, 'WebGPU runs in the one-thread build');
   console.log(`# ${JSON.stringify(line.prompt)}: ${got.ids.join(',')} (reference ${line.generated_ids.slice(0, decided).join(',')})`);

@@ -32,6 +32,9 @@ const FLASH_TILED_MIN_ROWS: usize = 64;
 /// Cells per key tile of ggml's tiled flash-attention kernel (tiles start at cell 0).
 const FLASH_KV_TILE: usize = 64;
 
+/// Query heads the one-row kernel takes together over one KV head (more are done in turns).
+const HEADS_PER_PASS: usize = 8;
+
 /// Which llama.cpp CPU attention path to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kernel {
@@ -117,6 +120,10 @@ pub fn attention(
         dv,
     };
     let kernel = Kernel::select(flash_attention, n_tok);
+    if kernel == Kernel::FlashRow {
+        flash_rows_by_kv_head(pool, sh, &kv, q, pos0, n_tok, out);
+        return;
+    }
 
     let n_kv = pos0 + n_tok;
     // Split tokens into groups so small head counts still feed every thread.
@@ -152,9 +159,8 @@ pub fn attention(
             // (resized to n_tasks*n_kv above); it stays borrowed until for_each returns.
             let s = unsafe { scores_ptr.slice(task * n_kv, n_kv) };
             match kernel {
-                Kernel::FlashRow => head_flash_row(&kv, sh, kvh, qh, lo..p + 1, o),
                 Kernel::FlashTiled => head_flash_tiled(&kv, sh, kvh, qh, lo..p + 1, o),
-                Kernel::MulMat => head_mul_mat(&kv, sh, kvh, qh, lo..p + 1, s, o),
+                _ => head_mul_mat(&kv, sh, kvh, qh, lo..p + 1, s, o),
             }
         }
     });
@@ -188,43 +194,99 @@ fn head_mul_mat(
     }
 }
 
-/// One-pass variant: running max and sum, V accumulated in f16 (ggml's CPU flash-attention
-/// kernel for one query row), with ggml's operation order and fused multiply-adds, so the
-/// result is bit-identical to llama.cpp's.
-fn head_flash_row(
+/// The one-row flash kernel for every (query head, token): one task per (KV head, token
+/// group), so each cached K and V row is widened from f16 once for all the query heads that
+/// share it (3 under SmolLM2's grouped-query attention) rather than once per head.
+fn flash_rows_by_kv_head(
+    pool: &ThreadPool,
+    sh: AttnShape,
+    kv: &KvView<'_>,
+    q: &[f32],
+    pos0: usize,
+    n_tok: usize,
+    out: &mut [f32],
+) {
+    let q_per_kv = sh.n_head / sh.n_head_kv;
+    let (hd, hdv) = (sh.head_dim, sh.head_dim_v);
+    let (wq, wo) = (sh.n_head * hd, sh.n_head * hdv);
+    let groups = (pool.n_threads() * 4)
+        .div_ceil(sh.n_head_kv)
+        .clamp(1, n_tok.max(1));
+    let per_group = n_tok.div_ceil(groups);
+    let out_ptr = SharedMut::new(out);
+    pool.for_each(sh.n_head_kv * groups, |task| {
+        let (kvh, g) = (task % sh.n_head_kv, task / sh.n_head_kv);
+        for t in g * per_group..((g + 1) * per_group).min(n_tok) {
+            let p = pos0 + t;
+            let lo = sh.window.map_or(0, |w| (p + 1).saturating_sub(w));
+            for h0 in (kvh * q_per_kv..(kvh + 1) * q_per_kv).step_by(HEADS_PER_PASS) {
+                let nh = ((kvh + 1) * q_per_kv - h0).min(HEADS_PER_PASS);
+                let mut qs = [0.0f32; HEADS_PER_PASS * MAX_HEAD_DIM];
+                let qs = &mut qs[..nh * hd];
+                qs.copy_from_slice(&q[t * wq + h0 * hd..t * wq + (h0 + nh) * hd]);
+                round_f16_inplace(qs);
+                // SAFETY: each (t, head) belongs to one task (t from its group, the heads from
+                // its KV head), so these ranges of `out` are disjoint and in bounds (t < n_tok,
+                // h0 + nh <= n_head); `out` stays borrowed until for_each returns.
+                let o = unsafe { out_ptr.slice(t * wo + h0 * hdv, nh * hdv) };
+                heads_flash_row(kv, sh, kvh, qs, lo..p + 1, o);
+            }
+        }
+    });
+}
+
+/// One-pass attention of `qs.len() / head_dim` query heads sharing KV head `kvh`: per head a
+/// running max and sum and V accumulated in f16 (ggml's CPU flash-attention kernel for one
+/// query row), with ggml's operation order and fused multiply-adds, so each head's result is
+/// bit-identical to llama.cpp's.
+fn heads_flash_row(
     kv: &KvView<'_>,
     sh: AttnShape,
     kvh: usize,
-    q: &[f32],
+    qs: &[f32],
     range: std::ops::Range<usize>,
     out: &mut [f32],
 ) {
+    let (hd, hdv) = (sh.head_dim, sh.head_dim_v);
+    let nh = qs.len() / hd;
     // `acc` only ever holds f16 values: it is rounded after every update, as an f16 array.
-    let mut acc = [0.0f32; MAX_HEAD_DIM];
-    let acc = &mut acc[..sh.head_dim_v];
-    let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
-    let mut row = [0.0f32; MAX_HEAD_DIM];
+    let mut acc = [0.0f32; HEADS_PER_PASS * MAX_HEAD_DIM];
+    let acc = &mut acc[..nh * hdv];
+    let mut max = [f32::NEG_INFINITY; HEADS_PER_PASS];
+    let mut sum = [0.0f32; HEADS_PER_PASS];
+    let (mut krow, mut vrow) = ([0.0f32; MAX_HEAD_DIM], [0.0f32; MAX_HEAD_DIM]);
+    let (k, v) = (&mut krow[..hd], &mut vrow[..hdv]);
     for j in range {
-        let k = &mut row[..sh.head_dim];
         kv.k_into(j, kvh, k);
-        let s = dot_f16_ggml(q, k) * sh.scale;
-        let (mut ms, mut vs) = (1.0f32, 1.0f32);
-        if s > max {
-            ms = (max - s).exp();
-            max = s;
-            scale_inplace(acc, ms);
-            round_f16_inplace(acc);
-        } else {
-            vs = (s - max).exp();
-        }
-        let v = &mut row[..sh.head_dim_v];
         kv.v_into(j, kvh, v);
-        mad_round_f16(acc, vs, v);
-        sum = sum * ms + vs;
+        for (i, (q, acc)) in qs
+            .chunks_exact(hd)
+            .zip(acc.chunks_exact_mut(hdv))
+            .enumerate()
+        {
+            let s = dot_f16_ggml(q, k) * sh.scale;
+            let (mut ms, mut vs) = (1.0f32, 1.0f32);
+            if s > max[i] {
+                ms = (max[i] - s).exp();
+                max[i] = s;
+                scale_inplace(acc, ms);
+                round_f16_inplace(acc);
+            } else {
+                vs = (s - max[i]).exp();
+            }
+            mad_round_f16(acc, vs, v);
+            sum[i] = sum[i] * ms + vs;
+        }
     }
-    let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
-    for (o, a) in out.iter_mut().zip(acc.iter()) {
-        *o = a * inv;
+    for ((o, a), &sum) in out
+        .chunks_exact_mut(hdv)
+        .zip(acc.chunks_exact(hdv))
+        .zip(&sum)
+    {
+        let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
+        for (o, a) in o.iter_mut().zip(a) {
+            *o = a * inv;
+        }
     }
 }
 

@@ -485,11 +485,7 @@ impl Session {
     }
 
     /// One micro-batch through the blocks, then the logits of its `rows`.
-    async fn forward_ubatch(
-        &mut self,
-        tokens: &[u32],
-        rows: std::ops::Range<usize>,
-    ) -> Result<()> {
+    async fn forward_ubatch(&mut self, tokens: &[u32], rows: std::ops::Range<usize>) -> Result<()> {
         let model = &*self.model;
         let hp = &model.hparams;
         let pos0 = self.n_past;

@@ -143,7 +143,8 @@ async function load(source, { label, cacheKey = null, url = null } = {}) {
   $('chat-subtitle').textContent = 'The model runs in a Web Worker; the page stays responsive.';
   const started = performance.now();
   try {
-    const model = await loadModel(source, { signal: controller.signal, onProgress: showProgress });
+    const gpu = { auto: 'auto', gpu: true, cpu: false }[$('device').value] ?? 'auto';
+    const model = await loadModel(source, { gpu, signal: controller.signal, onProgress: showProgress });
     demo.model = model;
     loadedCacheKey = cacheKey;
     loadedUrl = url;
@@ -184,6 +185,7 @@ function renderInfo(model, { label, ms } = {}) {
     ['file-type', 'File type', info.fileType ?? '—'],
     ['params', 'Parameters', formatParams(info.nParams)],
     ['context', 'Context', info.contextLength ? `${info.contextSize} of ${info.contextLength}` : String(info.contextSize)],
+    ['backend', 'Runs on', info.backend === 'gpu' ? `GPU: ${info.gpu?.adapter} (${info.gpu?.api})` : info.gpuFallback ? 'CPU (no usable GPU)' : 'CPU'],
     ['threads', 'Threads', String(info.threads)],
     ['isolated', 'Cross-origin isolated', globalThis.crossOriginIsolated ? 'yes' : 'no'],
   ];

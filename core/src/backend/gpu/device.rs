@@ -101,7 +101,10 @@ impl GpuDevice {
         }));
         let slot = late_error.clone();
         device.set_device_lost_callback(move |reason, message| {
-            let e = Error::gpu(GpuErrorKind::Lost, format!("device lost ({reason:?}): {message}"));
+            let e = Error::gpu(
+                GpuErrorKind::Lost,
+                format!("device lost ({reason:?}): {message}"),
+            );
             keep_first(&slot, e);
         });
         let device_type = match ai.device_type {

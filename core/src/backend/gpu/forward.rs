@@ -84,7 +84,7 @@ const NORMS: [Norm; 6] = [
 
 /// Tokens and weight rows one matvec workgroup takes (`TT`, `RPW` in shaders/quant/matvec.wgsl).
 const MATVEC_TOKENS: usize = 8;
-const MATVEC_ROWS: usize = 4;
+const MATVEC_ROWS: usize = 2;
 
 /// The workgroup grid of a matvec over `rows` rows and `n_tok` tokens: row groups along x
 /// (spilling into y past the 65535 limit), token groups along z.
