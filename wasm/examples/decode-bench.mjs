@@ -18,14 +18,14 @@ const cpuMs = () => process.cpuUsage().user / 1e3;
 for (let r = 0; r < runs; r++) {
   const g = m.generate(prompt, JSON.stringify({ maxTokens: nTokens + 1, temperature: 0 }));
   let t0 = performance.now();
-  g.step(); // prefill + first token
+  await g.step(); // prefill + first token
   const prefillMs = performance.now() - t0;
   const nPrompt = g.promptTokens;
   t0 = performance.now();
   const c0 = cpuMs();
   let n = 0;
   let text = '';
-  for (let c; n < nTokens && (c = g.step()); ) {
+  for (let c; n < nTokens && (c = await g.step()); ) {
     if (c.token !== undefined) n++;
     text += c.text;
   }

@@ -19,7 +19,7 @@ for (const line of lines) {
   const opts = { maxTokens: ref.generated_ids.length, temperature: 0, repeatPenalty: 1, special: true };
   const g = m.generate(ref.prompt, JSON.stringify(opts));
   const ids = [];
-  for (let c; (c = g.step()); ) if (c.token !== undefined) ids.push(c.token);
+  for (let c; (c = await g.step()); ) if (c.token !== undefined) ids.push(c.token);
   g.close();
   let k = 0;
   while (k < ids.length && k < ref.generated_ids.length && ids[k] === ref.generated_ids[k]) k++;

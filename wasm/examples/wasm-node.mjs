@@ -32,5 +32,5 @@ export async function loadWasmModel() {
     off += n;
   }
   closeSync(fd);
-  return { glue, model: loader.finish(1, 0, 'false'), wasmDir };
+  return { glue, model: await loader.finish(1, 0, 'false'), wasmDir };
 }
