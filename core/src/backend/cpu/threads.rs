@@ -1,6 +1,7 @@
-//! A fixed-size pool for splitting matmuls and attention heads, over rayon with the `threads`
-//! feature (native builds, and the wasm build for cross-origin isolated pages); without it
-//! everything runs on the calling thread.
+//! A fixed-size pool for splitting matmuls and attention heads, with the `threads` feature:
+//! natively our spinning pool (`spin_pool.rs`: a decode step has hundreds of short sections),
+//! in the wasm build for cross-origin isolated pages rayon's pool over Web Workers. Without the
+//! feature everything runs on the calling thread.
 
 #[cfg(feature = "threads")]
 pub struct ThreadPool {
@@ -13,7 +14,8 @@ enum Pool {
     /// One thread: everything runs on the caller.
     Inline,
     /// A pool of our own (native builds).
-    Own(rayon::ThreadPool),
+    #[cfg(not(target_arch = "wasm32"))]
+    Own(super::spin_pool::SpinPool),
     /// rayon's global pool. In wasm a thread is a Web Worker, which only JS can start: the
     /// binding builds the global pool over workers (wasm/src/threads.rs) before loading.
     Global,
@@ -44,16 +46,22 @@ impl ThreadPool {
             n_threads
         };
         // A pool that cannot start (thread limits) degrades to running inline.
+        #[cfg(not(target_arch = "wasm32"))]
         let pool = if n > 1 {
-            rayon::ThreadPoolBuilder::new().num_threads(n).build().ok()
+            super::spin_pool::SpinPool::new(n)
         } else {
             None
         };
+        #[cfg(target_arch = "wasm32")]
+        let pool: Option<std::convert::Infallible> = None;
         match pool {
+            #[cfg(not(target_arch = "wasm32"))]
             Some(p) => ThreadPool {
                 pool: Pool::Own(p),
                 n_threads: n,
             },
+            #[cfg(target_arch = "wasm32")]
+            Some(never) => match never {},
             None => ThreadPool {
                 pool: Pool::Inline,
                 n_threads: 1,
@@ -69,7 +77,8 @@ impl ThreadPool {
     pub fn for_each(&self, n: usize, f: impl Fn(usize) + Sync + Send) {
         use rayon::prelude::*;
         match &self.pool {
-            Pool::Own(pool) if n > 1 => pool.install(|| (0..n).into_par_iter().for_each(f)),
+            #[cfg(not(target_arch = "wasm32"))]
+            Pool::Own(pool) if n > 1 => pool.for_each(n, &f),
             Pool::Global if n > 1 => (0..n).into_par_iter().for_each(f),
             _ => (0..n).for_each(f),
         }
