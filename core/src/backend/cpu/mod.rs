@@ -7,7 +7,7 @@ pub mod matmul;
 pub mod ops;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
-#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+#[cfg(feature = "threads")]
 mod spin_pool;
 pub mod threads;
 

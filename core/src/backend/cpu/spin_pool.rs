@@ -7,14 +7,50 @@
 //! Tasks are handed out one index at a time from an atomic counter, so uneven tasks balance.
 //! One section runs at a time: a caller that finds the pool busy (another session's forward
 //! pass) runs its section on its own thread.
+//!
+//! Natively the workers are threads of their own. In the wasm threads build a thread is a Web
+//! Worker only JS can start, so the workers are long-running jobs on rayon's pool over those
+//! workers (`wasm/src/threads.rs`), and the spin is counted rather than timed (wasm32 has no
+//! clock in std).
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long an idle worker spins before parking.
 const SPIN_FOR: Duration = Duration::from_micros(300);
+
+/// A clock for the spin, natively; in wasm32 a count of spins standing in for [`SPIN_FOR`].
+#[cfg(not(target_arch = "wasm32"))]
+struct SpinBudget(std::time::Instant);
+#[cfg(target_arch = "wasm32")]
+struct SpinBudget(u32);
+
+impl SpinBudget {
+    #[cfg(not(target_arch = "wasm32"))]
+    fn start() -> SpinBudget {
+        SpinBudget(std::time::Instant::now())
+    }
+
+    /// Checked every 1024 spins.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn spent(&mut self) -> bool {
+        self.0.elapsed() >= SPIN_FOR
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn start() -> SpinBudget {
+        SpinBudget(0)
+    }
+
+    /// About 300 us of spinning (a spin-loop hint costs a few ns).
+    #[cfg(target_arch = "wasm32")]
+    fn spent(&mut self) -> bool {
+        self.0 += 1;
+        self.0 > 64
+    }
+}
 
 /// A section's work: `f(i)` for `i in 0..n`. `f` borrows the caller's stack; see `for_each`
 /// for why the erased lifetime is sound.
@@ -77,7 +113,7 @@ impl Shared {
 
     /// Waits (spinning, then parked) for an epoch other than `seen`; `None` on shutdown.
     fn next_epoch(&self, seen: u64) -> Option<u64> {
-        let start = Instant::now();
+        let mut budget = SpinBudget::start();
         let mut spins = 0u32;
         loop {
             let e = self.epoch.load(Ordering::Acquire);
@@ -88,7 +124,7 @@ impl Shared {
                 return None;
             }
             spins += 1;
-            if !spins.is_multiple_of(1024) || start.elapsed() < SPIN_FOR {
+            if !spins.is_multiple_of(1024) || !budget.spent() {
                 std::hint::spin_loop();
                 continue;
             }
@@ -102,6 +138,7 @@ impl Shared {
             }
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             spins = 0;
+            budget = SpinBudget::start();
         }
     }
 
@@ -115,14 +152,27 @@ impl Shared {
 
 pub struct SpinPool {
     shared: Arc<Shared>,
+    n_workers: usize,
+    /// Natively, to join on drop (rayon's jobs in wasm just return).
+    #[cfg(not(target_arch = "wasm32"))]
     workers: Vec<std::thread::JoinHandle<()>>,
 }
 
+/// A worker's life: each section once, until shutdown.
+fn work(sh: Arc<Shared>) {
+    let mut seen = 0;
+    while let Some(e) = sh.next_epoch(seen) {
+        seen = e;
+        // SAFETY: see `Shared`: the job was written before this epoch.
+        let job = unsafe { *sh.job.get() };
+        sh.run(job);
+        sh.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl SpinPool {
-    /// `n_threads` in all: the caller and `n_threads - 1` workers. `None` when a thread
-    /// cannot be started.
-    pub fn new(n_threads: usize) -> Option<SpinPool> {
-        let shared = Arc::new(Shared {
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared {
             job: UnsafeCell::new(Job { f: &|_| {}, n: 0 }),
             epoch: AtomicU64::new(0),
             next: AtomicUsize::new(0),
@@ -133,27 +183,41 @@ impl SpinPool {
             park: Mutex::new(()),
             wake: Condvar::new(),
             busy: Mutex::new(()),
-        });
-        let mut pool = SpinPool {
+        })
+    }
+
+    /// `n_threads` in all: the caller and `n_threads - 1` workers on rayon's (global) pool,
+    /// which must have at least that many threads.
+    #[cfg(target_arch = "wasm32")]
+    pub fn on_rayon(n_threads: usize) -> SpinPool {
+        let shared = Self::shared();
+        for _ in 1..n_threads {
+            let sh = shared.clone();
+            rayon::spawn(move || work(sh));
+        }
+        SpinPool {
             shared,
+            n_workers: n_threads.saturating_sub(1),
+        }
+    }
+
+    /// `n_threads` in all: the caller and `n_threads - 1` workers. `None` when a thread
+    /// cannot be started.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new(n_threads: usize) -> Option<SpinPool> {
+        let mut pool = SpinPool {
+            shared: Self::shared(),
+            n_workers: 0,
             workers: Vec::new(),
         };
         for i in 1..n_threads {
             let sh = pool.shared.clone();
             let w = std::thread::Builder::new()
                 .name(format!("wasm-chord-{i}"))
-                .spawn(move || {
-                    let mut seen = 0;
-                    while let Some(e) = sh.next_epoch(seen) {
-                        seen = e;
-                        // SAFETY: see `Shared`: the job was written before this epoch.
-                        let job = unsafe { *sh.job.get() };
-                        sh.run(job);
-                        sh.pending.fetch_sub(1, Ordering::AcqRel);
-                    }
-                })
+                .spawn(move || work(sh))
                 .ok()?;
             pool.workers.push(w);
+            pool.n_workers += 1;
         }
         Some(pool)
     }
@@ -178,7 +242,7 @@ impl SpinPool {
         // SAFETY: we hold `busy` and no worker is in a section (see `Shared`).
         unsafe { *sh.job.get() = job };
         sh.next.store(0, Ordering::Relaxed);
-        sh.pending.store(self.workers.len(), Ordering::Relaxed);
+        sh.pending.store(self.n_workers, Ordering::Relaxed);
         sh.epoch.fetch_add(1, Ordering::SeqCst);
         sh.wake_sleepers();
         sh.run(job);
@@ -200,6 +264,7 @@ impl Drop for SpinPool {
             let _g = lock(&self.shared.park);
             self.shared.wake.notify_all();
         }
+        #[cfg(not(target_arch = "wasm32"))]
         for w in self.workers.drain(..) {
             let _ = w.join();
         }

@@ -1,50 +1,34 @@
-//! A fixed-size pool for splitting matmuls and attention heads, with the `threads` feature:
-//! natively our spinning pool (`spin_pool.rs`: a decode step has hundreds of short sections),
-//! in the wasm build for cross-origin isolated pages rayon's pool over Web Workers. Without the
-//! feature everything runs on the calling thread.
+//! A fixed-size pool for splitting matmuls and attention heads, with the `threads` feature
+//! (native builds, and the wasm build for cross-origin isolated pages): our spinning pool
+//! (`spin_pool.rs`: a decode step has hundreds of short sections), whose workers in wasm run
+//! on rayon's pool over Web Workers. Without the feature everything runs on the calling thread.
 
 #[cfg(feature = "threads")]
 pub struct ThreadPool {
-    pool: Pool,
+    /// `None`: one thread, everything runs on the caller.
+    pool: Option<super::spin_pool::SpinPool>,
     n_threads: usize,
 }
 
 #[cfg(feature = "threads")]
-enum Pool {
-    /// One thread: everything runs on the caller.
-    Inline,
-    /// A pool of our own (native builds).
-    #[cfg(not(target_arch = "wasm32"))]
-    Own(super::spin_pool::SpinPool),
-    /// rayon's global pool. In wasm a thread is a Web Worker, which only JS can start: the
-    /// binding builds the global pool over workers (wasm/src/threads.rs) before loading.
-    Global,
-}
-
-#[cfg(feature = "threads")]
 impl ThreadPool {
-    /// `n_threads == 0` means one per available core (in wasm: every thread of the pool).
+    /// `n_threads == 0` means one per available core (in wasm: every thread of rayon's pool,
+    /// which the binding builds over Web Workers before loading, wasm/src/threads.rs).
     pub fn new(n_threads: usize) -> ThreadPool {
-        if cfg!(target_arch = "wasm32") {
-            let available = rayon::current_num_threads();
-            let n = if n_threads == 0 {
-                available
-            } else {
-                n_threads.min(available)
-            };
-            let pool = if n > 1 { Pool::Global } else { Pool::Inline };
-            return ThreadPool {
-                pool,
-                n_threads: n.max(1),
-            };
-        }
-        let n = if n_threads == 0 {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        } else {
-            n_threads
+        #[cfg(target_arch = "wasm32")]
+        let available = rayon::current_num_threads();
+        #[cfg(not(target_arch = "wasm32"))]
+        let available = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let n = match n_threads {
+            0 => available,
+            // In wasm the pool's workers are all there is.
+            n if cfg!(target_arch = "wasm32") => n.min(available),
+            n => n,
         };
+        #[cfg(target_arch = "wasm32")]
+        let pool = (n > 1).then(|| super::spin_pool::SpinPool::on_rayon(n));
         // A pool that cannot start (thread limits) degrades to running inline.
         #[cfg(not(target_arch = "wasm32"))]
         let pool = if n > 1 {
@@ -52,20 +36,9 @@ impl ThreadPool {
         } else {
             None
         };
-        #[cfg(target_arch = "wasm32")]
-        let pool: Option<std::convert::Infallible> = None;
-        match pool {
-            #[cfg(not(target_arch = "wasm32"))]
-            Some(p) => ThreadPool {
-                pool: Pool::Own(p),
-                n_threads: n,
-            },
-            #[cfg(target_arch = "wasm32")]
-            Some(never) => match never {},
-            None => ThreadPool {
-                pool: Pool::Inline,
-                n_threads: 1,
-            },
+        ThreadPool {
+            n_threads: if pool.is_some() { n } else { 1 },
+            pool,
         }
     }
 
@@ -75,11 +48,8 @@ impl ThreadPool {
 
     /// Runs `f(i)` for every `i` in `0..n`, split across the pool.
     pub fn for_each(&self, n: usize, f: impl Fn(usize) + Sync + Send) {
-        use rayon::prelude::*;
         match &self.pool {
-            #[cfg(not(target_arch = "wasm32"))]
-            Pool::Own(pool) if n > 1 => pool.for_each(n, &f),
-            Pool::Global if n > 1 => (0..n).into_par_iter().for_each(f),
+            Some(pool) if n > 1 => pool.for_each(n, &f),
             _ => (0..n).for_each(f),
         }
     }
