@@ -93,6 +93,15 @@ impl KvView<'_> {
     }
 }
 
+/// How many groups the `n_tok` tokens are split into, and tokens per group, so that `heads`
+/// tasks per group still feed every thread when heads are few.
+fn token_groups(pool: &ThreadPool, heads: usize, n_tok: usize) -> (usize, usize) {
+    let groups = (pool.n_threads() * 4)
+        .div_ceil(heads)
+        .clamp(1, n_tok.max(1));
+    (groups, n_tok.div_ceil(groups))
+}
+
 /// Writes the batch's K and V rows into the cache at `pos0..pos0+n_tok`, then computes
 /// `out` [n_tok, n_head · head_dim_v] from `q` [n_tok, n_head · head_dim].
 #[allow(clippy::too_many_arguments)]
@@ -126,11 +135,7 @@ pub fn attention(
     }
 
     let n_kv = pos0 + n_tok;
-    // Split tokens into groups so small head counts still feed every thread.
-    let groups = (pool.n_threads() * 4)
-        .div_ceil(sh.n_head)
-        .clamp(1, n_tok.max(1));
-    let per_group = n_tok.div_ceil(groups);
+    let (groups, per_group) = token_groups(pool, sh.n_head, n_tok);
     let n_tasks = sh.n_head * groups;
     scores.resize(n_tasks * n_kv, 0.0);
     let scores_ptr = SharedMut::new(scores);
@@ -209,10 +214,7 @@ fn flash_rows_by_kv_head(
     let q_per_kv = sh.n_head / sh.n_head_kv;
     let (hd, hdv) = (sh.head_dim, sh.head_dim_v);
     let (wq, wo) = (sh.n_head * hd, sh.n_head * hdv);
-    let groups = (pool.n_threads() * 4)
-        .div_ceil(sh.n_head_kv)
-        .clamp(1, n_tok.max(1));
-    let per_group = n_tok.div_ceil(groups);
+    let (groups, per_group) = token_groups(pool, sh.n_head_kv, n_tok);
     let out_ptr = SharedMut::new(out);
     pool.for_each(sh.n_head_kv * groups, |task| {
         let (kvh, g) = (task % sh.n_head_kv, task / sh.n_head_kv);

@@ -4,7 +4,7 @@
 //! Natively every call that can fail runs in an error scope that is popped at once. WebGPU
 //! reports errors asynchronously, so in the browser they are collected by the device's
 //! uncaptured-error and lost callbacks and surface at the next await (the load's end, each
-//! read-back) through [`GpuDevice::take_error`].
+//! read-back) through [`GpuDevice::check_late_error`].
 
 use std::sync::{Arc, Mutex};
 
@@ -25,22 +25,25 @@ pub struct GpuDevice {
     pub queue: wgpu::Queue,
     pub info: GpuInfo,
     pub limits: wgpu::Limits,
-    /// The first error the device reported outside an error scope (or its loss).
-    late_error: Arc<Mutex<Option<Error>>>,
+    /// The first error the device reported outside an error scope (or its loss), as its
+    /// kind and message: every later check rebuilds the same error from them.
+    late_error: Arc<Mutex<Option<(GpuErrorKind, String)>>>,
 }
 
-fn gpu_error(e: &wgpu::Error, what: &str) -> Error {
+fn gpu_kind(e: &wgpu::Error) -> GpuErrorKind {
     match e {
-        wgpu::Error::OutOfMemory { .. } => {
-            Error::gpu(GpuErrorKind::OutOfMemory, format!("{what}: {e}"))
-        }
-        _ => Error::gpu(GpuErrorKind::Lost, format!("{what}: {e}")),
+        wgpu::Error::OutOfMemory { .. } => GpuErrorKind::OutOfMemory,
+        _ => GpuErrorKind::Lost,
     }
 }
 
-fn keep_first(slot: &Mutex<Option<Error>>, e: Error) {
+fn gpu_error(e: &wgpu::Error, what: &str) -> Error {
+    Error::gpu(gpu_kind(e), format!("{what}: {e}"))
+}
+
+fn keep_first(slot: &Mutex<Option<(GpuErrorKind, String)>>, kind: GpuErrorKind, message: String) {
     let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-    slot.get_or_insert(e);
+    slot.get_or_insert((kind, message));
 }
 
 fn unavailable(message: impl Into<String>) -> Error {
@@ -97,15 +100,12 @@ impl GpuDevice {
         let late_error = Arc::new(Mutex::new(None));
         let slot = late_error.clone();
         device.on_uncaptured_error(Arc::new(move |e| {
-            keep_first(&slot, gpu_error(&e, "GPU"));
+            keep_first(&slot, gpu_kind(&e), e.to_string());
         }));
         let slot = late_error.clone();
         device.set_device_lost_callback(move |reason, message| {
-            let e = Error::gpu(
-                GpuErrorKind::Lost,
-                format!("device lost ({reason:?}): {message}"),
-            );
-            keep_first(&slot, e);
+            let message = format!("device lost ({reason:?}): {message}");
+            keep_first(&slot, GpuErrorKind::Lost, message);
         });
         let device_type = match ai.device_type {
             wgpu::DeviceType::DiscreteGpu => "discrete",
@@ -129,17 +129,11 @@ impl GpuDevice {
 
     /// The first error the device reported by itself (a validation or allocation failure
     /// outside a scope, or the device's loss), if any; later calls see it again.
-    pub fn take_error(&self) -> Result<()> {
+    pub fn check_late_error(&self) -> Result<()> {
         let slot = self.late_error.lock().unwrap_or_else(|p| p.into_inner());
         match &*slot {
             None => Ok(()),
-            Some(e) => Err(Error::gpu(
-                match e {
-                    Error::Gpu { kind, .. } => *kind,
-                    _ => GpuErrorKind::Lost,
-                },
-                e.to_string(),
-            )),
+            Some((kind, message)) => Err(Error::gpu(*kind, message.clone())),
         }
     }
 
@@ -192,27 +186,12 @@ impl GpuDevice {
     }
 
     /// In the browser a scope's result is a promise: `f`'s errors arrive later through
-    /// [`GpuDevice::take_error`]; the ones already reported fail here.
+    /// [`GpuDevice::check_late_error`]; the ones already reported fail here.
     #[cfg(target_arch = "wasm32")]
     pub fn checked<T>(&self, _what: &str, f: impl FnOnce() -> T) -> Result<T> {
         let v = f();
-        self.take_error()?;
+        self.check_late_error()?;
         Ok(v)
-    }
-
-    /// Waits until everything submitted so far ran, then reports any error the device raised
-    /// by itself meanwhile.
-    pub async fn settle(&self) -> Result<()> {
-        let (tx, rx) = futures_channel::oneshot::channel();
-        self.queue.on_submitted_work_done(move || {
-            let _ = tx.send(());
-        });
-        #[cfg(not(target_arch = "wasm32"))]
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::gpu(GpuErrorKind::Lost, e.to_string()))?;
-        let _ = rx.await;
-        self.take_error()
     }
 }
 

@@ -652,7 +652,7 @@ impl<'a> GpuForward<'a> {
                 .poll(wgpu::PollType::wait_indefinitely())
                 .map_err(|e| Error::gpu(GpuErrorKind::Lost, e.to_string()))?;
             waited();
-            return dev.take_error();
+            return dev.check_late_error();
         }
         read_back(dev, &sess.staging, out_bytes, logits).await?;
         waited();
@@ -938,7 +938,7 @@ async fn read_back(
         .map_err(|e| lost(e.to_string()))?;
     let mapped = rx.await.map_err(|e| lost(e.to_string()));
     // A failed pass (validation, memory, a lost device) shows here first in the browser.
-    dev.take_error()?;
+    dev.check_late_error()?;
     mapped?.map_err(|e| lost(e.to_string()))?;
     {
         let view = slice.get_mapped_range().map_err(|e| lost(e.to_string()))?;
