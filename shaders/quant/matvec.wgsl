@@ -29,10 +29,10 @@ const WG: u32 = 64u;
 // 32 threads a row decoded as fast as 64 or faster (up to 12%), and up to 29% faster than 16.
 const TPR: u32 = 32u;
 const RPW: u32 = WG / TPR;
-// Tokens per workgroup: each weight part is decoded once (from cache) for up to TT tokens, so
-// a prefill reads each weight from memory once per TT tokens instead of once per token.
-const TT: u32 = 8u;
-var<workgroup> partial: array<f32, 512>; // [TT][WG]
+// TT, the tokens a workgroup takes, is defined before this file: 1 for decoding, more for short
+// batches (each weight part is then decoded once, from cache, for up to TT tokens). Loops
+// over it have a constant count, so the accumulators stay in registers.
+var<workgroup> partial: array<f32, TT * WG>; // [TT][WG]
 
 @compute @workgroup_size(64)
 fn main(
@@ -55,12 +55,14 @@ fn main(
         for (var u = lane; u < nb * SUBS; u += TPR) {
             let b = u / SUBS;
             let off = row_off + b * BLOCK_BYTES;
-            for (var j = 0u; j < nt; j++) {
-                s[j] += sub_dot(off, u % SUBS, xo + j * p.x_stride + b * BLOCK_VALUES);
+            for (var j = 0u; j < TT; j++) {
+                if j < nt {
+                    s[j] += sub_dot(off, u % SUBS, xo + j * p.x_stride + b * BLOCK_VALUES);
+                }
             }
         }
     }
-    for (var j = 0u; j < nt; j++) {
+    for (var j = 0u; j < TT; j++) {
         partial[j * WG + li] = s[j];
     }
     // One barrier, then the row's first nt threads each add up one token's TPR partial sums

@@ -82,20 +82,63 @@ const NORMS: [Norm; 6] = [
     Norm::PostFfw,
 ];
 
-/// Tokens and weight rows one matvec workgroup takes (`TT`, `RPW` in shaders/quant/matvec.wgsl).
-const MATVEC_TOKENS: usize = 8;
+/// Weight rows one matvec workgroup takes (`RPW` in shaders/quant/matvec.wgsl).
 const MATVEC_ROWS: usize = 2;
 
-/// The workgroup grid of a matvec over `rows` rows and `n_tok` tokens: row groups along x
-/// (spilling into y past the 65535 limit), token groups along z.
-fn matvec_groups(rows: usize, n_tok: usize) -> [u32; 3] {
-    let groups = rows.div_ceil(MATVEC_ROWS).max(1);
-    let gx = groups.min(65535);
-    [
-        gx as u32,
-        groups.div_ceil(gx) as u32,
-        n_tok.div_ceil(MATVEC_TOKENS) as u32,
-    ]
+/// The kernels of a matrix product, by batch size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum MatKernel {
+    /// One token: decoding.
+    Matvec1,
+    /// Up to [`shaders::MATVEC_BATCH`] tokens a workgroup.
+    MatvecBatch,
+    /// Tiles of weight rows × tokens (prefill).
+    Gemm,
+}
+
+const MAT_KERNELS: [MatKernel; 3] = [MatKernel::Matvec1, MatKernel::MatvecBatch, MatKernel::Gemm];
+
+impl MatKernel {
+    fn choose(n_tok: usize, cols: usize) -> MatKernel {
+        if n_tok <= 1 {
+            MatKernel::Matvec1
+        } else if n_tok <= shaders::MATVEC_BATCH || !cols.is_multiple_of(shaders::GEMM_COLS) {
+            MatKernel::MatvecBatch
+        } else {
+            MatKernel::Gemm
+        }
+    }
+
+    fn source(self, t: GgmlType) -> Option<String> {
+        match self {
+            MatKernel::Matvec1 => shaders::matvec_source(t, 1),
+            MatKernel::MatvecBatch => shaders::matvec_source(t, shaders::MATVEC_BATCH),
+            MatKernel::Gemm => shaders::gemm_source(t),
+        }
+    }
+
+    /// The workgroup grid over `rows` rows and `n_tok` tokens: row groups along x (spilling
+    /// into y past the 65535 limit for the matvecs), token groups along z (y for the GEMM).
+    fn groups(self, rows: usize, n_tok: usize) -> [u32; 3] {
+        let tt = match self {
+            MatKernel::Matvec1 => 1,
+            MatKernel::MatvecBatch => shaders::MATVEC_BATCH,
+            MatKernel::Gemm => {
+                return [
+                    rows.div_ceil(shaders::GEMM_ROWS).max(1) as u32,
+                    n_tok.div_ceil(shaders::GEMM_TOKENS) as u32,
+                    1,
+                ]
+            }
+        };
+        let groups = rows.div_ceil(MATVEC_ROWS).max(1);
+        let gx = groups.min(65535);
+        [
+            gx as u32,
+            groups.div_ceil(gx) as u32,
+            n_tok.div_ceil(tt) as u32,
+        ]
+    }
 }
 
 /// The head size the attention kernel holds in workgroup memory.
@@ -103,7 +146,7 @@ const MAX_HEAD_DIM: usize = 512;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Pipe {
-    Matvec(GgmlType),
+    Matvec(GgmlType, MatKernel),
     GetRows(GgmlType),
     RmsNorm,
     RmsNormInplace,
@@ -239,11 +282,11 @@ impl GpuModel {
         let mut pipes = HashMap::new();
         for &t in &types {
             let name = t.to_string().to_lowercase();
-            let mv = shaders::matvec_source(t).unwrap_or_default();
-            pipes.insert(
-                Pipe::Matvec(t),
-                pipeline(&dev, &format!("matvec_{name}"), &mv, "main")?,
-            );
+            for k in MAT_KERNELS {
+                let src = k.source(t).unwrap_or_default();
+                let label = format!("{k:?}_{name}");
+                pipes.insert(Pipe::Matvec(t, k), pipeline(&dev, &label, &src, "main")?);
+            }
         }
         let gr = shaders::get_rows_source(embd.ty).unwrap_or_default();
         pipes.insert(
@@ -501,6 +544,7 @@ impl<'a> GpuForward<'a> {
     fn matvec(&mut self, m: MatRef, x: BufRef, x_off: usize, n_tok: usize, out: BufRef) {
         let g = self.g;
         let mat = g.matrix(m);
+        let kernel = MatKernel::choose(n_tok, mat.cols);
         for (i, part) in mat.parts.iter().enumerate() {
             let p = MatvecParams {
                 rows: part.rows as u32,
@@ -513,10 +557,10 @@ impl<'a> GpuForward<'a> {
                 out_stride: mat.rows as u32,
             };
             self.push(
-                Pipe::Matvec(mat.ty),
+                Pipe::Matvec(mat.ty, kernel),
                 p,
                 [(1, BufRef::Weight(m, i)), (2, x), (3, out)],
-                matvec_groups(part.rows, n_tok),
+                kernel.groups(part.rows, n_tok),
             );
         }
     }
@@ -840,7 +884,9 @@ pub fn matvec_once(
     n_tok: usize,
 ) -> Result<Vec<f32>> {
     use super::weights::{upload_as, upload_bytes};
-    let src = shaders::matvec_source(ty)
+    let kernel = MatKernel::choose(n_tok, cols);
+    let src = kernel
+        .source(ty)
         .ok_or_else(|| Error::gpu(GpuErrorKind::Unsupported, format!("no GPU kernel for {ty}")))?;
     let pipe = pipeline(dev, "matvec", &src, "main")?;
     let wb = upload_bytes(dev, "w", w)?;
@@ -907,7 +953,7 @@ pub fn matvec_once(
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             pass.set_pipeline(&pipe);
             pass.set_bind_group(0, &group, &[]);
-            let [gx, gy, gz] = matvec_groups(rows, n_tok);
+            let [gx, gy, gz] = kernel.groups(rows, n_tok);
             pass.dispatch_workgroups(gx, gy, gz);
         }
         enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);

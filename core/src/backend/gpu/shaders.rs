@@ -11,6 +11,15 @@ const COMMON: &str = include_str!("../../../../shaders/quant/common.wgsl");
 const K_COMMON: &str = include_str!("../../../../shaders/quant/k_common.wgsl");
 const MATVEC: &str = include_str!("../../../../shaders/quant/matvec.wgsl");
 const GET_ROWS: &str = include_str!("../../../../shaders/quant/get_rows.wgsl");
+const GEMM: &str = include_str!("../../../../shaders/quant/gemm.wgsl");
+
+/// Tokens a matvec workgroup takes (`TT` in quant/matvec.wgsl): one for decoding, this many for
+/// short batches. Longer batches take the GEMM.
+pub const MATVEC_BATCH: usize = 8;
+/// The GEMM's tile: weight rows, tokens and columns (`BM`, `BN`, `BK` in quant/gemm.wgsl).
+pub const GEMM_ROWS: usize = 64;
+pub const GEMM_TOKENS: usize = 64;
+pub const GEMM_COLS: usize = 32;
 
 /// The weight types with GPU kernels, their type file, and whether it is a K-quant.
 const TYPES: [(GgmlType, &str, bool); 13] = [
@@ -124,9 +133,14 @@ fn assemble(t: GgmlType, op: &str) -> Option<String> {
     Some(format!("{COMMON}\n{type_src}\n{k}\n{op}"))
 }
 
-/// The matrix-vector product for weights of type `t`.
-pub fn matvec_source(t: GgmlType) -> Option<String> {
-    assemble(t, MATVEC)
+/// The matrix-vector product for weights of type `t`, `tokens` tokens a workgroup.
+pub fn matvec_source(t: GgmlType, tokens: usize) -> Option<String> {
+    assemble(t, &format!("const TT: u32 = {tokens}u;\n{MATVEC}"))
+}
+
+/// The tiled matrix product (prefill batches) for weights of type `t`.
+pub fn gemm_source(t: GgmlType) -> Option<String> {
+    assemble(t, GEMM)
 }
 
 /// The embedding lookup for weights of type `t`.
@@ -139,10 +153,13 @@ pub fn all_sources() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for t in gpu_types() {
         let name = t.to_string().to_lowercase();
-        out.push((
-            format!("matvec_{name}"),
-            matvec_source(t).unwrap_or_default(),
-        ));
+        for tokens in [1, MATVEC_BATCH] {
+            out.push((
+                format!("matvec{tokens}_{name}"),
+                matvec_source(t, tokens).unwrap_or_default(),
+            ));
+        }
+        out.push((format!("gemm_{name}"), gemm_source(t).unwrap_or_default()));
         out.push((
             format!("get_rows_{name}"),
             get_rows_source(t).unwrap_or_default(),
@@ -257,8 +274,9 @@ pub mod params {
     }
 
     /// (shader, WGSL struct name, size of the Rust twin) for every uniform struct.
-    pub const STRUCTS: [(&str, &str, usize); 9] = [
-        ("matvec_q8_0", "MatvecParams", size_of::<MatvecParams>()),
+    pub const STRUCTS: [(&str, &str, usize); 10] = [
+        ("matvec1_q8_0", "MatvecParams", size_of::<MatvecParams>()),
+        ("gemm_q8_0", "MatvecParams", size_of::<MatvecParams>()),
         ("get_rows_q8_0", "GetRowsParams", size_of::<GetRowsParams>()),
         ("rms_norm", "NormParams", size_of::<NormParams>()),
         ("rope", "RopeParams", size_of::<RopeParams>()),
