@@ -35,6 +35,20 @@ use wasm_chord_core::model::synthetic::{write_synthetic, SyntheticSpec};
 use wasm_chord_core::model::{GpuMode, LoadOptions, Logits, Model, Session};
 use wasm_chord_core::quant::GgmlType;
 
+/// Kernel times of a profiled run (`per` runs of it: tokens for decoding), longest first.
+fn print_profile(what: &str, totals: &[(String, u64, f64)], per: f64) {
+    let sum: f64 = totals.iter().map(|t| t.2).sum();
+    eprintln!("{what}: {:.1} us of kernels a run", sum / per / 1e3);
+    for (kernel, n, ns) in totals {
+        eprintln!(
+            "  {:>9.1} us {:>5.1}% {:>6.1} dispatches {kernel}",
+            ns / per / 1e3,
+            100.0 * ns / sum.max(1.0),
+            *n as f64 / per
+        );
+    }
+}
+
 /// Writes the synthetic model `SHAPE:TYPE` into $TMPDIR (once per spec) and returns its path.
 fn synthetic(spec: &str) -> Result<PathBuf, String> {
     let (shape, ty) = spec.split_once(':').ok_or("--synthetic takes SHAPE:TYPE")?;
@@ -232,6 +246,15 @@ fn run() -> Result<(), String> {
                 d[2] / d[0] / 1e3,
                 d[3] / d[0] / 1e3
             );
+        }
+        if gpu && std::env::var_os("WASM_CHORD_GPU_PROFILE").is_some() {
+            // Device time by kernel (timestamps between dispatches): one prefill, one decode.
+            use wasm_chord_core::backend::gpu::profile;
+            profile::take();
+            pp(&mut s, &prompt)?;
+            print_profile("prefill", &profile::take(), 1.0);
+            tg(&mut s, &gen)?;
+            print_profile("decode", &profile::take(), n_gen as f64);
         }
         let nmse = if check && gpu {
             Some(nmse_vs_cpu(&model_path, s.model().clone())?)

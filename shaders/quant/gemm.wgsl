@@ -15,6 +15,15 @@ struct MatvecParams {
     x_stride: u32,
     out_off: u32,
     out_stride: u32,
+    w_row0: u32,
+    acc: u32,
+    // the matvec's fused entry points only
+    split_k: u32,
+    split_v: u32,
+    act: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: MatvecParams;
@@ -38,7 +47,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let seg = (li % 4u) * 8u;
     let wr = min(r0 + ld, p.rows - 1u);
     let wt = min(t0 + ld, p.n_tok - 1u);
-    let row_off = wr * nb * BLOCK_BYTES;
+    let row_off = (p.w_row0 + wr) * nb * BLOCK_BYTES;
     let xrow = p.x_off + wt * p.x_stride;
     // Compute: thread li owns rows 4·(li % 16) .. +4 and tokens 4·(li / 16) .. +4 of the tile.
     let tr = li % 16u;
@@ -81,7 +90,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             let o = p.out_off + (t + j) * p.out_stride + p.row0 + r;
             for (var i = 0u; i < 4u; i++) {
                 if r + i < p.rows {
-                    out[o + i] = c[j][i];
+                    var v = c[j][i];
+                    if p.acc != 0u {
+                        v += out[o + i];
+                    }
+                    out[o + i] = v;
                 }
             }
         }

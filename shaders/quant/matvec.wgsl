@@ -6,6 +6,10 @@
 // Several rows a workgroup cut the workgroup count, which software adapters pay for dearly
 // (SwiftShader decoded SmolLM2 in about 10 s a token with several rows, 40 s with one), and
 // keep short rows (576 values: 36 parts) from idling most of a workgroup.
+//
+// Two more entry points fuse what follows a product when decoding, each saving dispatches:
+// `main_qkv` takes Q, K and V stacked in one buffer and writes each to its own output;
+// `main_gate_up` takes the FFN's gate and up stacked, and writes act(gate) · up.
 
 struct MatvecParams {
     // rows of this part of the matrix, and its first row in the whole matrix
@@ -19,10 +23,24 @@ struct MatvecParams {
     // out[out_off + t * out_stride + row0 + r]
     out_off: u32,
     out_stride: u32,
+    // the part's rows start at row w_row0 of the bound weight buffer
+    w_row0: u32,
+    // 1: out += the product (a residual add)
+    acc: u32,
+    // main_qkv: rows split_k.. are K's, split_v.. V's; main_gate_up: the up rows start at
+    // split_k, and act is the activation (act.wgsl)
+    split_k: u32,
+    split_v: u32,
+    act: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: MatvecParams;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out_k: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out_v: array<f32>;
 
 const WG: u32 = 64u;
 // Threads per row, and rows per workgroup (MATVEC_ROWS in backend/gpu/forward.rs). On an H200,
@@ -34,24 +52,14 @@ const RPW: u32 = WG / TPR;
 // over it have a constant count, so the accumulators stay in registers.
 var<workgroup> partial: array<f32, TT * WG>; // [TT][WG]
 
-@compute @workgroup_size(64)
-fn main(
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) li: u32,
-) {
-    let t0 = wg.z * TT;
-    if t0 >= p.n_tok {
-        return;
-    }
-    let lane = li % TPR;
-    let r = (wg.x + wg.y * nwg.x) * RPW + li / TPR;
-    let nt = min(TT, p.n_tok - t0);
+// This thread's share of weight row `wrow` (of the bound buffer) dotted with tokens t0 ..
+// t0 + nt, into partial[j][li]; nothing (zeros) when `live` is false.
+fn accumulate(wrow: u32, live: bool, lane: u32, li: u32, t0: u32, nt: u32) {
     let nb = p.cols / BLOCK_VALUES;
     let xo = p.x_off + t0 * p.x_stride;
     var s: array<f32, TT>;
-    if r < p.rows {
-        let row_off = r * nb * BLOCK_BYTES;
+    if live {
+        let row_off = wrow * nb * BLOCK_BYTES;
         for (var u = lane; u < nb * SUBS; u += TPR) {
             let b = u / SUBS;
             let off = row_off + b * BLOCK_BYTES;
@@ -65,15 +73,99 @@ fn main(
     for (var j = 0u; j < TT; j++) {
         partial[j * WG + li] = s[j];
     }
-    // One barrier, then the row's first nt threads each add up one token's TPR partial sums
-    // (a tree would cost a barrier per level: dear on software adapters, little gain on GPUs).
+}
+
+// The whole dot of the row whose threads start at `first` (a multiple of TPR), token j. One
+// barrier before, then a serial sum: a tree would cost a barrier per level (dear on software
+// adapters, little gain on GPUs).
+fn row_total(first: u32, j: u32) -> f32 {
+    var sum = 0.0;
+    for (var k = 0u; k < TPR; k++) {
+        sum += partial[j * WG + first + k];
+    }
+    return sum;
+}
+
+fn first_token(wg: vec3<u32>) -> u32 {
+    return wg.z * TT;
+}
+
+fn row_group(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wg.x + wg.y * nwg.x;
+}
+
+@compute @workgroup_size(64)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let t0 = first_token(wg);
+    if t0 >= p.n_tok {
+        return;
+    }
+    let lane = li % TPR;
+    let r = row_group(wg, nwg) * RPW + li / TPR;
+    let nt = min(TT, p.n_tok - t0);
+    accumulate(p.w_row0 + r, r < p.rows, lane, li, t0, nt);
+    workgroupBarrier();
+    // The row's first nt threads each write one token's sum.
+    if lane < nt && r < p.rows {
+        let o = p.out_off + (t0 + lane) * p.out_stride + p.row0 + r;
+        var v = row_total(li - lane, lane);
+        if p.acc != 0u {
+            v += out[o];
+        }
+        out[o] = v;
+    }
+}
+
+@compute @workgroup_size(64)
+fn main_qkv(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let t0 = first_token(wg);
+    if t0 >= p.n_tok {
+        return;
+    }
+    let lane = li % TPR;
+    let r = row_group(wg, nwg) * RPW + li / TPR;
+    let nt = min(TT, p.n_tok - t0);
+    accumulate(p.w_row0 + r, r < p.rows, lane, li, t0, nt);
     workgroupBarrier();
     if lane < nt && r < p.rows {
-        let base = lane * WG + li - lane;
-        var sum = 0.0;
-        for (var k = 0u; k < TPR; k++) {
-            sum += partial[base + k];
+        let t = t0 + lane;
+        let v = row_total(li - lane, lane);
+        if r < p.split_k {
+            out[t * p.split_k + r] = v;
+        } else if r < p.split_v {
+            out_k[t * (p.split_v - p.split_k) + r - p.split_k] = v;
+        } else {
+            out_v[t * (p.rows - p.split_v) + r - p.split_v] = v;
         }
-        out[p.out_off + (t0 + lane) * p.out_stride + p.row0 + r] = sum;
+    }
+}
+
+// One workgroup per output: its first TPR threads take gate row g, the others up row g.
+@compute @workgroup_size(64)
+fn main_gate_up(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let t0 = first_token(wg);
+    if t0 >= p.n_tok {
+        return;
+    }
+    let g = row_group(wg, nwg);
+    let up = li / TPR;
+    let nt = min(TT, p.n_tok - t0);
+    accumulate(p.w_row0 + g + up * p.split_k, g < p.rows, li % TPR, li, t0, nt);
+    workgroupBarrier();
+    if li < nt && g < p.rows {
+        let o = p.out_off + (t0 + li) * p.out_stride + p.row0 + g;
+        out[o] = gated(p.act, row_total(0u, li), row_total(TPR, li));
     }
 }

@@ -12,7 +12,7 @@
 //! adds it), so the plain RMSNorm applies.
 
 use super::attention::AttnShape;
-use super::ops::{ffn, qkv, Act, FfnActivation, ForwardOps, Mat, Norm};
+use super::ops::{ffn, Act, FfnActivation, ForwardOps, Mat, Norm};
 use super::rope::{Rope, RopeStyle};
 use super::weights::LayerWeights;
 use super::HParams;
@@ -110,7 +110,7 @@ pub(super) fn forward(
         };
         f.norm(il, Norm::Attn, Act::X, Act::Cur); //                      attn_norm
         f.trace(il, "attn_norm", Act::Cur);
-        qkv(f, il); //                                                    Qcur, Kcur, Vcur
+        f.qkv(il); //                                                     Qcur, Kcur, Vcur
         f.trace(il, "Vcur", Act::V);
         // Per-head RMSNorm of Q and K          q: [n, n_head, head_dim]  k: [n, n_head_kv, head_dim]
         f.norm(il, Norm::QHead, Act::Q, Act::Q);

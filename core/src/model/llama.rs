@@ -3,7 +3,7 @@
 //! Behaviour matched to llama.cpp src/llama-model.cpp (llm_build_llama).
 
 use super::attention::AttnShape;
-use super::ops::{ffn, qkv, Act, FfnActivation, ForwardOps, Mat, Norm};
+use super::ops::{ffn_residual, Act, FfnActivation, ForwardOps, Mat, Norm};
 use super::rope::{Rope, RopeStyle};
 use super::weights::LayerWeights;
 use super::HParams;
@@ -42,17 +42,15 @@ pub(super) fn forward(
     for il in 0..hp.n_layer {
         f.norm(il, Norm::Attn, Act::X, Act::Cur); //                      attn_norm
         f.trace(il, "attn_norm", Act::Cur);
-        qkv(f, il); //                                                    Qcur, Kcur, Vcur
+        f.qkv(il); //                                                     Qcur, Kcur, Vcur
         f.rope_qk(&p.rope, pos0);
         f.trace(il, "Qcur", Act::Q);
         f.trace(il, "Kcur", Act::K);
         f.attend(il, p.attn, pos0); //                                    kqv_out
-        f.matmul(il, Mat::O, Act::Attn, Act::Cur); //                     attn_out
-        f.add(Act::X, Act::Cur); //                                       ffn_inp = x + attn_out
+        f.matmul_add(il, Mat::O, Act::Attn, Act::X); //                   ffn_inp = x + attn_out
         f.trace(il, "ffn_inp", Act::X);
         f.norm(il, Norm::Ffn, Act::X, Act::Cur); //                       ffn_norm
-        ffn(f, il, FfnActivation::Silu); //                               ffn_out
-        f.add(Act::X, Act::Cur); //                                       l_out = ffn_inp + ffn_out
+        ffn_residual(f, il, FfnActivation::Silu); //                      l_out = ffn_inp + ffn_out
         f.trace(il, "l_out", Act::X);
     }
 }

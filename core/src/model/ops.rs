@@ -75,6 +75,21 @@ pub(crate) trait ForwardOps {
     fn norm(&mut self, il: usize, w: Norm, src: Act, dst: Act);
     /// `out = x · Wᵀ`.
     fn matmul(&mut self, il: usize, w: Mat, x: Act, out: Act);
+    /// `dst += x · Wᵀ` (a residual). `Cur` may hold the product after it (a backend may also
+    /// add it straight into `dst`), so `x` and `dst` are not `Cur`.
+    fn matmul_add(&mut self, il: usize, w: Mat, x: Act, dst: Act) {
+        self.matmul(il, w, x, Act::Cur);
+        self.add(dst, Act::Cur);
+    }
+    /// `Q`, `K`, `V` from `Cur`.
+    fn qkv(&mut self, il: usize) {
+        qkv_apart(self, il);
+    }
+    /// `Gate = act(Cur · Gateᵀ) · (Cur · Upᵀ)`. `Up` then holds the up projection, or nothing
+    /// meaningful where a backend fuses the two.
+    fn gate_up(&mut self, il: usize, act: FfnActivation) {
+        gate_up_apart(self, il, act);
+    }
     /// Rotates every head of `Q` and `K` for positions `pos0..`.
     fn rope_qk(&mut self, rope: &Rope, pos0: usize);
     /// Stores `K`, `V` at positions `pos0..` of layer `il`'s cache and attends `Q` to the
@@ -88,17 +103,28 @@ pub(crate) trait ForwardOps {
     fn trace(&mut self, il: usize, label: &str, a: Act);
 }
 
-/// `Q`, `K`, `V` from `Cur`.
-pub(crate) fn qkv(f: &mut impl ForwardOps, il: usize) {
+/// [`ForwardOps::qkv`] as three products.
+pub(crate) fn qkv_apart<F: ForwardOps + ?Sized>(f: &mut F, il: usize) {
     f.matmul(il, Mat::Q, Act::Cur, Act::Q);
     f.matmul(il, Mat::K, Act::Cur, Act::K);
     f.matmul(il, Mat::V, Act::Cur, Act::V);
 }
 
-/// Gated FFN on `Cur`: `Cur = down(act(gate(Cur)) · up(Cur))`.
-pub(crate) fn ffn(f: &mut impl ForwardOps, il: usize, act: FfnActivation) {
+/// [`ForwardOps::gate_up`] as two products and the activation.
+pub(crate) fn gate_up_apart<F: ForwardOps + ?Sized>(f: &mut F, il: usize, act: FfnActivation) {
     f.matmul(il, Mat::Gate, Act::Cur, Act::Gate);
     f.matmul(il, Mat::Up, Act::Cur, Act::Up);
     f.gated_act(act);
+}
+
+/// Gated FFN on `Cur`: `Cur = down(act(gate(Cur)) · up(Cur))`.
+pub(crate) fn ffn(f: &mut impl ForwardOps, il: usize, act: FfnActivation) {
+    f.gate_up(il, act);
     f.matmul(il, Mat::Down, Act::Gate, Act::Cur);
+}
+
+/// Gated FFN on `Cur` added to the residual: `X += down(act(gate(Cur)) · up(Cur))`.
+pub(crate) fn ffn_residual(f: &mut impl ForwardOps, il: usize, act: FfnActivation) {
+    f.gate_up(il, act);
+    f.matmul_add(il, Mat::Down, Act::Gate, Act::X);
 }

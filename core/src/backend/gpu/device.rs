@@ -25,6 +25,8 @@ pub struct GpuDevice {
     pub queue: wgpu::Queue,
     pub info: GpuInfo,
     pub limits: wgpu::Limits,
+    /// Whether passes write a timestamp between dispatches ([`super::profile`]).
+    pub profiling: bool,
     /// The first error the device reported outside an error scope (or its loss), as its
     /// kind and message: every later check rebuilds the same error from them.
     late_error: Arc<Mutex<Option<(GpuErrorKind, String)>>>,
@@ -88,10 +90,16 @@ impl GpuDevice {
             })?;
         let ai = adapter.get_info();
         let limits = adapter.limits();
+        let profiling = super::profile::wanted(&adapter);
+        let features = if profiling {
+            super::profile::FEATURES
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("wasm-chord"),
-                required_features: wgpu::Features::empty(),
+                required_features: features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -123,6 +131,7 @@ impl GpuDevice {
                 device_type: device_type.into(),
             },
             limits,
+            profiling,
             late_error,
         })
     }

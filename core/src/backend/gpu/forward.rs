@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytemuck::Zeroable;
+
 /// A host clock for [`SUBMIT_STATS`]; the browser's wasm32 has no `Instant`, so it reads 0 there.
 #[derive(Clone, Copy)]
 struct Stopwatch(#[cfg(not(target_arch = "wasm32"))] std::time::Instant);
@@ -52,12 +54,12 @@ pub struct SubmitStats {
 
 use super::device::GpuDevice;
 use super::shaders::{self, params::*, OPS};
-use super::weights::{upload_f32, upload_matrix, GpuMatrix};
+use super::weights::{upload_f32, upload_matrix, upload_stacked, GpuMatrix};
 use crate::backend::cpu::QMatrix;
 use crate::error::{Error, GpuErrorKind, Result};
 use crate::model::attention::AttnShape;
 use crate::model::cpu_forward::{layer_matrix, layer_norm};
-use crate::model::ops::{Act, FfnActivation, ForwardOps, Mat, Norm};
+use crate::model::ops::{gate_up_apart, qkv_apart, Act, FfnActivation, ForwardOps, Mat, Norm};
 use crate::model::rope::{Rope, RopeStyle};
 use crate::model::weights::LayerWeights;
 use crate::model::{HParams, UBATCH};
@@ -147,6 +149,10 @@ const MAX_HEAD_DIM: usize = 512;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Pipe {
     Matvec(GgmlType, MatKernel),
+    /// One token's Q, K and V from their stacked weights.
+    MatvecQkv(GgmlType),
+    /// One token's act(gate) · up from their stacked weights.
+    MatvecGateUp(GgmlType),
     GetRows(GgmlType),
     RmsNorm,
     RmsNormInplace,
@@ -206,6 +212,9 @@ enum BufRef {
 struct GpuLayer {
     /// By `Mat as usize`.
     mats: Vec<GpuMatrix>,
+    /// Whether Q, K and V share one buffer (in that order), and gate and up another.
+    qkv_stacked: bool,
+    gate_up_stacked: bool,
     /// By `Norm as usize`.
     norms: Vec<Option<(wgpu::Buffer, usize)>>,
 }
@@ -247,14 +256,33 @@ impl GpuModel {
         }
         let mut gl = Vec::with_capacity(layers.len());
         for (il, l) in layers.iter().enumerate() {
+            // Q, K, V and gate, up stacked where they can be (one dispatch each when decoding).
+            let mut slots: Vec<Option<GpuMatrix>> = MATS.iter().map(|_| None).collect();
+            let mut stacked = [false; 2];
+            for (k, group) in [&[Mat::Q, Mat::K, Mat::V][..], &[Mat::Gate, Mat::Up]]
+                .into_iter()
+                .enumerate()
+            {
+                let ms: Vec<&QMatrix> = group.iter().map(|&m| layer_matrix(l, m)).collect();
+                let label = format!("blk.{il}.{group:?}");
+                if let Some(views) = upload_stacked(&dev, &label, file, &ms)? {
+                    for (&m, v) in group.iter().zip(views) {
+                        slots[m as usize] = Some(v);
+                    }
+                    stacked[k] = true;
+                }
+            }
             let mut mats = Vec::with_capacity(MATS.len());
-            for m in MATS {
-                mats.push(upload_matrix(
-                    &dev,
-                    &format!("blk.{il}.{m:?}"),
-                    file,
-                    layer_matrix(l, m),
-                )?);
+            for (m, slot) in MATS.into_iter().zip(slots) {
+                mats.push(match slot {
+                    Some(v) => v,
+                    None => upload_matrix(
+                        &dev,
+                        &format!("blk.{il}.{m:?}"),
+                        file,
+                        layer_matrix(l, m),
+                    )?,
+                });
             }
             let mut norms = Vec::with_capacity(NORMS.len());
             for n in NORMS {
@@ -263,7 +291,12 @@ impl GpuModel {
                     None => None,
                 });
             }
-            gl.push(GpuLayer { mats, norms });
+            gl.push(GpuLayer {
+                mats,
+                qkv_stacked: stacked[0],
+                gate_up_stacked: stacked[1],
+                norms,
+            });
         }
         let embd = upload_matrix(&dev, "token_embd", file, token_embd)?;
         let out = if output.offset == token_embd.offset {
@@ -287,6 +320,26 @@ impl GpuModel {
                 let label = format!("{k:?}_{name}");
                 pipes.insert(Pipe::Matvec(t, k), pipeline(&dev, &label, &src, "main")?);
             }
+        }
+        let fused_types = |pick: fn(&GpuLayer) -> (bool, Mat)| {
+            let mut t: Vec<GgmlType> = gl
+                .iter()
+                .filter(|l| pick(l).0)
+                .map(|l| l.mats[pick(l).1 as usize].ty)
+                .collect();
+            t.sort_by_key(|t| t.id());
+            t.dedup();
+            t
+        };
+        for t in fused_types(|l| (l.qkv_stacked, Mat::Q)) {
+            let src = MatKernel::Matvec1.source(t).unwrap_or_default();
+            let p = pipeline(&dev, &format!("qkv_{t}"), &src, "main_qkv")?;
+            pipes.insert(Pipe::MatvecQkv(t), p);
+        }
+        for t in fused_types(|l| (l.gate_up_stacked, Mat::Gate)) {
+            let src = MatKernel::Matvec1.source(t).unwrap_or_default();
+            let p = pipeline(&dev, &format!("gate_up_{t}"), &src, "main_gate_up")?;
+            pipes.insert(Pipe::MatvecGateUp(t), p);
         }
         let gr = shaders::get_rows_source(embd.ty).unwrap_or_default();
         pipes.insert(
@@ -541,7 +594,16 @@ impl<'a> GpuForward<'a> {
         });
     }
 
-    fn matvec(&mut self, m: MatRef, x: BufRef, x_off: usize, n_tok: usize, out: BufRef) {
+    /// `out = x · Wᵀ` (`out += ` with `acc`) for `n_tok` rows of `x` from row `x_off` on.
+    fn matvec(
+        &mut self,
+        m: MatRef,
+        x: BufRef,
+        x_off: usize,
+        n_tok: usize,
+        out: BufRef,
+        acc: bool,
+    ) {
         let g = self.g;
         let mat = g.matrix(m);
         let kernel = MatKernel::choose(n_tok, mat.cols);
@@ -555,6 +617,9 @@ impl<'a> GpuForward<'a> {
                 x_stride: mat.cols as u32,
                 out_off: 0,
                 out_stride: mat.rows as u32,
+                w_row0: part.w_row0 as u32,
+                acc: acc as u32,
+                ..Zeroable::zeroed()
             };
             self.push(
                 Pipe::Matvec(mat.ty, kernel),
@@ -598,6 +663,7 @@ impl<'a> GpuForward<'a> {
                     start * hp.n_embd,
                     take,
                     BufRef::Logits,
+                    false,
                 );
             }
             self.submit(take * n_vocab, logits).await?;
@@ -655,6 +721,9 @@ impl<'a> GpuForward<'a> {
             }
         }
         let out_bytes = (n_out * 4) as u64;
+        let timer = dev
+            .profiling
+            .then(|| super::profile::PassTimer::new(dev, self.list.len()));
         dev.checked("forward pass", || {
             let mut enc = dev
                 .device
@@ -665,12 +734,21 @@ impl<'a> GpuForward<'a> {
                     timestamp_writes: None,
                 });
                 for (slot, d) in self.list.iter().enumerate() {
+                    if let Some(t) = &timer {
+                        t.mark(&mut pass, slot);
+                    }
                     pass.set_pipeline(&g.pipes[&d.pipe]);
                     if let Some(c) = &sess.binds[slot] {
                         pass.set_bind_group(0, &c.group, &[]);
                     }
                     pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
                 }
+                if let Some(t) = &timer {
+                    t.mark(&mut pass, self.list.len());
+                }
+            }
+            if let Some(t) = &timer {
+                t.resolve(&mut enc);
             }
             if out_bytes > 0 {
                 enc.copy_buffer_to_buffer(&sess.logits, 0, &sess.staging, 0, out_bytes);
@@ -686,6 +764,9 @@ impl<'a> GpuForward<'a> {
         let waited = || {
             st.wait_ns.fetch_add(t1.nanos(), Ordering::Relaxed);
         };
+        if let Some(t) = &timer {
+            t.collect(dev, self.list.iter().map(|d| format!("{:?}", d.pipe)))?;
+        }
         self.list.clear();
         self.params.clear();
         if out_bytes == 0 {
@@ -765,13 +846,68 @@ impl ForwardOps for GpuForward<'_> {
     }
 
     fn matmul(&mut self, il: usize, w: Mat, x: Act, out: Act) {
-        self.matvec(
-            MatRef::Layer(il, w),
-            BufRef::Act(x),
-            0,
-            self.n,
-            BufRef::Act(out),
-        );
+        let m = MatRef::Layer(il, w);
+        self.matvec(m, BufRef::Act(x), 0, self.n, BufRef::Act(out), false);
+    }
+
+    fn matmul_add(&mut self, il: usize, w: Mat, x: Act, dst: Act) {
+        let m = MatRef::Layer(il, w);
+        self.matvec(m, BufRef::Act(x), 0, self.n, BufRef::Act(dst), true);
+    }
+
+    fn qkv(&mut self, il: usize) {
+        let l = &self.g.layers[il];
+        if self.n != 1 || !l.qkv_stacked {
+            return qkv_apart(self, il);
+        }
+        let [q, k, v] = [Mat::Q, Mat::K, Mat::V].map(|m| &l.mats[m as usize]);
+        let rows = q.rows + k.rows + v.rows;
+        let p = MatvecParams {
+            rows: rows as u32,
+            cols: q.cols as u32,
+            n_tok: 1,
+            x_stride: q.cols as u32,
+            w_row0: q.parts[0].w_row0 as u32,
+            split_k: q.rows as u32,
+            split_v: (q.rows + k.rows) as u32,
+            ..Zeroable::zeroed()
+        };
+        let binds = [
+            (1, BufRef::Weight(MatRef::Layer(il, Mat::Q), 0)),
+            (2, BufRef::Act(Act::Cur)),
+            (3, BufRef::Act(Act::Q)),
+            (5, BufRef::Act(Act::K)),
+            (6, BufRef::Act(Act::V)),
+        ];
+        let groups = MatKernel::Matvec1.groups(rows, 1);
+        self.push(Pipe::MatvecQkv(q.ty), p, binds, groups);
+    }
+
+    fn gate_up(&mut self, il: usize, act: FfnActivation) {
+        let l = &self.g.layers[il];
+        if self.n != 1 || !l.gate_up_stacked {
+            return gate_up_apart(self, il, act);
+        }
+        let (gate, up) = (&l.mats[Mat::Gate as usize], &l.mats[Mat::Up as usize]);
+        let (g0, u0) = (gate.parts[0].w_row0, up.parts[0].w_row0);
+        let p = MatvecParams {
+            rows: gate.rows as u32,
+            cols: gate.cols as u32,
+            n_tok: 1,
+            x_stride: gate.cols as u32,
+            out_stride: gate.rows as u32,
+            w_row0: g0 as u32,
+            split_k: (u0 - g0) as u32,
+            act: (act == FfnActivation::Gelu) as u32,
+            ..Zeroable::zeroed()
+        };
+        let binds = [
+            (1, BufRef::Weight(MatRef::Layer(il, Mat::Gate), 0)),
+            (2, BufRef::Act(Act::Cur)),
+            (3, BufRef::Act(Act::Gate)),
+        ];
+        let groups = MatKernel::Matvec1.groups(2 * gate.rows, 1);
+        self.push(Pipe::MatvecGateUp(gate.ty), p, binds, groups);
     }
 
     fn rope_qk(&mut self, rope: &Rope, pos0: usize) {
@@ -900,6 +1036,7 @@ pub fn matvec_once(
         x_stride: cols as u32,
         out_off: 0,
         out_stride: rows as u32,
+        ..bytemuck::Zeroable::zeroed()
     };
     let pb = upload_as(
         dev,

@@ -11,6 +11,8 @@ mod device;
 #[cfg(feature = "gpu")]
 pub(crate) mod forward;
 #[cfg(feature = "gpu")]
+pub mod profile;
+#[cfg(feature = "gpu")]
 mod weights;
 
 #[cfg(feature = "gpu")]

@@ -12,6 +12,7 @@ const K_COMMON: &str = include_str!("../../../../shaders/quant/k_common.wgsl");
 const MATVEC: &str = include_str!("../../../../shaders/quant/matvec.wgsl");
 const GET_ROWS: &str = include_str!("../../../../shaders/quant/get_rows.wgsl");
 const GEMM: &str = include_str!("../../../../shaders/quant/gemm.wgsl");
+const ACT: &str = include_str!("../../../../shaders/act.wgsl");
 
 /// Tokens a matvec workgroup takes (`TT` in quant/matvec.wgsl): one for decoding, this many for
 /// short batches. Longer batches take the GEMM.
@@ -105,7 +106,10 @@ pub const OPS: [(&str, &str); 7] = [
     ("scale", include_str!("../../../../shaders/scale.wgsl")),
     (
         "gated_act",
-        include_str!("../../../../shaders/gated_act.wgsl"),
+        concat!(
+            include_str!("../../../../shaders/act.wgsl"),
+            include_str!("../../../../shaders/gated_act.wgsl")
+        ),
     ),
     (
         "attention",
@@ -135,7 +139,7 @@ fn assemble(t: GgmlType, op: &str) -> Option<String> {
 
 /// The matrix-vector product for weights of type `t`, `tokens` tokens a workgroup.
 pub fn matvec_source(t: GgmlType, tokens: usize) -> Option<String> {
-    assemble(t, &format!("const TT: u32 = {tokens}u;\n{MATVEC}"))
+    assemble(t, &format!("const TT: u32 = {tokens}u;\n{ACT}\n{MATVEC}"))
 }
 
 /// The tiled matrix product (prefill batches) for weights of type `t`.
@@ -187,6 +191,14 @@ pub mod params {
         pub x_stride: u32,
         pub out_off: u32,
         pub out_stride: u32,
+        pub w_row0: u32,
+        pub acc: u32,
+        pub split_k: u32,
+        pub split_v: u32,
+        pub act: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
     }
 
     #[repr(C)]

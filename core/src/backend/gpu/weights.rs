@@ -7,11 +7,13 @@ use super::shaders;
 use crate::backend::cpu::QMatrix;
 use crate::error::{Error, GpuErrorKind, Result};
 
-/// Whole rows `row0 .. row0 + rows` of a matrix.
+/// Whole rows `row0 .. row0 + rows` of a matrix, from row `w_row0` of `buf` on (0 but in a
+/// stack of matrices, see [`upload_stacked`]).
 pub struct Part {
     pub buf: wgpu::Buffer,
     pub row0: usize,
     pub rows: usize,
+    pub w_row0: usize,
 }
 
 pub struct GpuMatrix {
@@ -34,7 +36,18 @@ pub fn upload_as(
     bytes: &[u8],
     usage: wgpu::BufferUsages,
 ) -> Result<wgpu::Buffer> {
-    let size = (bytes.len() as u64).next_multiple_of(4) + 4;
+    upload_pieces(dev, label, &[bytes], usage)
+}
+
+/// `pieces` one after another in a new buffer, padded as [`upload_bytes`] pads.
+fn upload_pieces(
+    dev: &GpuDevice,
+    label: &str,
+    pieces: &[&[u8]],
+    usage: wgpu::BufferUsages,
+) -> Result<wgpu::Buffer> {
+    let len: usize = pieces.iter().map(|p| p.len()).sum();
+    let size = (len as u64).next_multiple_of(4) + 4;
     let buf = dev.checked(label, || {
         dev.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
@@ -49,7 +62,11 @@ pub fn upload_as(
             .get_mapped_range_mut()
             .map_err(|e| Error::gpu(GpuErrorKind::OutOfMemory, format!("{label}: {e}")))?;
         // The padding stays zero: wgpu zeroes buffers mapped at creation.
-        view.slice(..bytes.len()).copy_from_slice(bytes);
+        let mut at = 0;
+        for p in pieces {
+            view.slice(at..at + p.len()).copy_from_slice(p);
+            at += p.len();
+        }
     }
     buf.unmap();
     Ok(buf)
@@ -87,6 +104,7 @@ pub fn upload_matrix(dev: &GpuDevice, label: &str, file: &[u8], m: &QMatrix) -> 
             buf: upload_bytes(dev, label, bytes)?,
             row0,
             rows,
+            w_row0: 0,
         });
     }
     Ok(GpuMatrix {
@@ -95,4 +113,47 @@ pub fn upload_matrix(dev: &GpuDevice, label: &str, file: &[u8], m: &QMatrix) -> 
         cols: m.cols,
         parts,
     })
+}
+
+/// Matrices `ms` (Q, K and V; gate and up) stacked row by row in one buffer, so that one
+/// dispatch can read them all, each returned as a view of its rows; `None` (nothing uploaded)
+/// when they differ in type or width, or together pass the binding limit.
+pub fn upload_stacked(
+    dev: &GpuDevice,
+    label: &str,
+    file: &[u8],
+    ms: &[&QMatrix],
+) -> Result<Option<Vec<GpuMatrix>>> {
+    let first = ms[0];
+    let same = ms.iter().all(|m| m.ty == first.ty && m.cols == first.cols);
+    let bytes: usize = ms.iter().map(|m| m.rows * m.row_bytes).sum();
+    let fits = bytes as u64 + 8 <= dev.max_binding();
+    if !same || !fits || !shaders::gpu_types().any(|t| t == first.ty) {
+        return Ok(None);
+    }
+    if !first.cols.is_multiple_of(shaders::block_values(first.ty)) {
+        return Ok(None);
+    }
+    let pieces: Vec<&[u8]> = ms
+        .iter()
+        .map(|m| &file[m.offset..m.offset + m.rows * m.row_bytes])
+        .collect();
+    let buf = upload_pieces(dev, label, &pieces, wgpu::BufferUsages::STORAGE)?;
+    let mut w_row0 = 0;
+    let mut views = Vec::with_capacity(ms.len());
+    for m in ms {
+        views.push(GpuMatrix {
+            ty: m.ty,
+            rows: m.rows,
+            cols: m.cols,
+            parts: vec![Part {
+                buf: buf.clone(),
+                row0: 0,
+                rows: m.rows,
+                w_row0,
+            }],
+        });
+        w_row0 += m.rows;
+    }
+    Ok(Some(views))
 }
