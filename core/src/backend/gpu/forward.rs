@@ -242,9 +242,10 @@ impl GpuModel {
         output_norm: &[f32],
     ) -> Result<GpuModel> {
         let unsupported = |why: String| Error::gpu(GpuErrorKind::Unsupported, why);
-        if hp.head_dim > MAX_HEAD_DIM || hp.head_dim_v > MAX_HEAD_DIM {
+        let head_fits = |d: usize| d <= MAX_HEAD_DIM && d.is_multiple_of(4);
+        if !head_fits(hp.head_dim) || !head_fits(hp.head_dim_v) {
             return Err(unsupported(format!(
-                "head size {} (at most {MAX_HEAD_DIM})",
+                "head size {} (a multiple of 4, at most {MAX_HEAD_DIM})",
                 hp.head_dim
             )));
         }
@@ -276,12 +277,9 @@ impl GpuModel {
             for (m, slot) in MATS.into_iter().zip(slots) {
                 mats.push(match slot {
                     Some(v) => v,
-                    None => upload_matrix(
-                        &dev,
-                        &format!("blk.{il}.{m:?}"),
-                        file,
-                        layer_matrix(l, m),
-                    )?,
+                    None => {
+                        upload_matrix(&dev, &format!("blk.{il}.{m:?}"), file, layer_matrix(l, m))?
+                    }
                 });
             }
             let mut norms = Vec::with_capacity(NORMS.len());
@@ -595,15 +593,7 @@ impl<'a> GpuForward<'a> {
     }
 
     /// `out = x · Wᵀ` (`out += ` with `acc`) for `n_tok` rows of `x` from row `x_off` on.
-    fn matvec(
-        &mut self,
-        m: MatRef,
-        x: BufRef,
-        x_off: usize,
-        n_tok: usize,
-        out: BufRef,
-        acc: bool,
-    ) {
+    fn matvec(&mut self, m: MatRef, x: BufRef, x_off: usize, n_tok: usize, out: BufRef, acc: bool) {
         let g = self.g;
         let mat = g.matrix(m);
         let kernel = MatKernel::choose(n_tok, mat.cols);
