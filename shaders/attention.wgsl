@@ -3,6 +3,10 @@
 // per (head, token). Query t sits at position pos0 + t and sees positions lo ..= pos0 + t,
 // where lo = pos0 + t + 1 - window for a sliding window (window 0: none).
 //
+// The batch's own keys and values (positions pos0 ..) are read from k_new and v_new, and the
+// first query head of each KV head stores its token's row of them into the cache: one
+// dispatch, no copy before it (nothing in this dispatch reads the cache past pos0).
+//
 // Keys come in chunks of CH: the threads score the chunk's keys side by side (a key each, its
 // row read as vectors), the chunk's max and sum are trees over the workgroup, then the threads
 // split into key groups that each add up a share of the chunk's keys for every output dim
@@ -23,9 +27,11 @@ struct AttnParams {
 
 @group(0) @binding(0) var<uniform> p: AttnParams;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k_cache: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(2) var<storage, read_write> k_cache: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> v_cache: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> k_new: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> v_new: array<f32>;
 
 const WG: u32 = 256u;
 const CH: u32 = 1024u;
@@ -69,8 +75,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var i = li; i < hd4; i += WG) {
         q_row[i] = q[(t * p.n_head + h) * hd4 + i];
     }
-    workgroupBarrier();
     let qp = p.pos0 + t;
+    if h % (p.n_head / p.n_head_kv) == 0u {
+        for (var i = li; i < hd4; i += WG) {
+            k_cache[qp * dk4 + kvh * hd4 + i] = k_new[t * dk4 + kvh * hd4 + i];
+        }
+        for (var i = li; i < hdv; i += WG) {
+            v_cache[qp * dv + kvh * hdv + i] = v_new[t * dv + kvh * hdv + i];
+        }
+    }
+    workgroupBarrier();
     var lo = 0u;
     if p.window > 0u && qp + 1u > p.window {
         lo = qp + 1u - p.window;
@@ -96,10 +110,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let n = min(CH, qp + 1u - c0);
         var my_max = NEG_BIG;
         for (var i = li; i < n; i += WG) {
-            let kb = (c0 + i) * dk4 + kvh * hd4;
+            let j = c0 + i;
             var d = 0.0;
-            for (var e = 0u; e < hd4; e++) {
-                d += dot(q_row[e], k_cache[kb + e]);
+            if j < p.pos0 {
+                let kb = j * dk4 + kvh * hd4;
+                for (var e = 0u; e < hd4; e++) {
+                    d += dot(q_row[e], k_cache[kb + e]);
+                }
+            } else {
+                let kb = (j - p.pos0) * dk4 + kvh * hd4;
+                for (var e = 0u; e < hd4; e++) {
+                    d += dot(q_row[e], k_new[kb + e]);
+                }
             }
             let s = d * p.scale;
             scores[i] = s;
@@ -119,11 +141,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         a1 *= corr;
         if live {
             for (var i = kg; i < n; i += groups) {
-                let row = (c0 + i) * dv + vb;
+                let j = c0 + i;
                 let pr = scores[i];
-                a0 += pr * v_cache[row + d0];
-                if d1 < hdv {
-                    a1 += pr * v_cache[row + d1];
+                if j < p.pos0 {
+                    let row = j * dv + vb;
+                    a0 += pr * v_cache[row + d0];
+                    if d1 < hdv {
+                        a1 += pr * v_cache[row + d1];
+                    }
+                } else {
+                    let row = (j - p.pos0) * dv + vb;
+                    a0 += pr * v_new[row + d0];
+                    if d1 < hdv {
+                        a1 += pr * v_new[row + d1];
+                    }
                 }
             }
         }

@@ -1,16 +1,11 @@
-// Prelude of every quantized-weight shader (matvec.wgsl, get_rows.wgsl): the weight bytes as
-// u32 words, read at any byte offset (ggml blocks are not 4-byte aligned: Q4_0's are 18 bytes),
-// and the activations, read 4 at a time (every block starts at a multiple of 4 values, and so
-// does every row). The host pads each weight buffer by 4 bytes so a word read at the last
-// byte stays inside it.
+// Prelude of every quantized-weight shader (matvec.wgsl, gemm.wgsl, get_rows.wgsl): the weight
+// bytes as u32 words, read at any byte offset (ggml blocks are not 4-byte aligned: Q4_0's are
+// 18 bytes), and the activations, 4 at a time through `x4` (x_plain.wgsl or x_normed.wgsl:
+// every block starts at a multiple of 4 values, and so does every row). The host pads each
+// weight buffer by 4 bytes so a word read at the last byte stays inside it.
 
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-
-// x[i .. i + 4] (i a multiple of 4).
-fn x4(i: u32) -> vec4<f32> {
-    return x[i >> 2u];
-}
 
 // The 4 bytes of `q`, low byte first.
 fn bytes4(q: u32) -> vec4<u32> {

@@ -21,7 +21,8 @@ struct MatvecParams {
     split_k: u32,
     split_v: u32,
     act: u32,
-    _pad0: u32,
+    // the norm's epsilon (x_normed.wgsl)
+    eps: f32,
     _pad1: u32,
     _pad2: u32,
 }

@@ -7,9 +7,10 @@
 // (SwiftShader decoded SmolLM2 in about 10 s a token with several rows, 40 s with one), and
 // keep short rows (576 values: 36 parts) from idling most of a workgroup.
 //
-// Two more entry points fuse what follows a product when decoding, each saving dispatches:
+// Two more entry points fuse what goes with a product when decoding, each saving dispatches:
 // `main_qkv` takes Q, K and V stacked in one buffer and writes each to its own output;
-// `main_gate_up` takes the FFN's gate and up stacked, and writes act(gate) · up.
+// `main_gate_up` takes the FFN's gate and up stacked, and writes act(gate) · up. Built with
+// x_normed.wgsl, both also take the RMS norm before them.
 
 struct MatvecParams {
     // rows of this part of the matrix, and its first row in the whole matrix
@@ -32,7 +33,8 @@ struct MatvecParams {
     split_k: u32,
     split_v: u32,
     act: u32,
-    _pad0: u32,
+    // the norm's epsilon (x_normed.wgsl)
+    eps: f32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -134,10 +136,12 @@ fn main_qkv(
     let r = row_group(wg, nwg) * RPW + li / TPR;
     let nt = min(TT, p.n_tok - t0);
     accumulate(p.w_row0 + r, r < p.rows, lane, li, t0, nt);
+    norm_partial(li);
     workgroupBarrier();
+    write_normed(row_group(wg, nwg) == 0u, li);
     if lane < nt && r < p.rows {
         let t = t0 + lane;
-        let v = row_total(li - lane, lane);
+        let v = row_total(li - lane, lane) * norm_scale();
         if r < p.split_k {
             out[t * p.split_k + r] = v;
         } else if r < p.split_v {
@@ -163,9 +167,12 @@ fn main_gate_up(
     let up = li / TPR;
     let nt = min(TT, p.n_tok - t0);
     accumulate(p.w_row0 + g + up * p.split_k, g < p.rows, li % TPR, li, t0, nt);
+    norm_partial(li);
     workgroupBarrier();
+    write_normed(g == 0u, li);
     if li < nt && g < p.rows {
         let o = p.out_off + (t0 + li) * p.out_stride + p.row0 + g;
-        out[o] = gated(p.act, row_total(0u, li), row_total(TPR, li));
+        let r = norm_scale();
+        out[o] = gated(p.act, row_total(0u, li) * r, row_total(TPR, li) * r);
     }
 }

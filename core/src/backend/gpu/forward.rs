@@ -149,15 +149,14 @@ const MAX_HEAD_DIM: usize = 512;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Pipe {
     Matvec(GgmlType, MatKernel),
-    /// One token's Q, K and V from their stacked weights.
-    MatvecQkv(GgmlType),
-    /// One token's act(gate) · up from their stacked weights.
-    MatvecGateUp(GgmlType),
+    /// One token's Q, K and V from their stacked weights (`true`: RMS-normed on the way in).
+    MatvecQkv(GgmlType, bool),
+    /// One token's act(gate) · up from their stacked weights (`true`: RMS-normed on the way in).
+    MatvecGateUp(GgmlType, bool),
     GetRows(GgmlType),
     RmsNorm,
     RmsNormInplace,
     Rope,
-    CopyRows,
     Add,
     Scale,
     GatedAct,
@@ -329,15 +328,30 @@ impl GpuModel {
             t.dedup();
             t
         };
-        for t in fused_types(|l| (l.qkv_stacked, Mat::Q)) {
-            let src = MatKernel::Matvec1.source(t).unwrap_or_default();
-            let p = pipeline(&dev, &format!("qkv_{t}"), &src, "main_qkv")?;
-            pipes.insert(Pipe::MatvecQkv(t), p);
-        }
-        for t in fused_types(|l| (l.gate_up_stacked, Mat::Gate)) {
-            let src = MatKernel::Matvec1.source(t).unwrap_or_default();
-            let p = pipeline(&dev, &format!("gate_up_{t}"), &src, "main_gate_up")?;
-            pipes.insert(Pipe::MatvecGateUp(t), p);
+        for (pick, entry) in [
+            (
+                (|l| (l.qkv_stacked, Mat::Q)) as fn(&GpuLayer) -> (bool, Mat),
+                "main_qkv",
+            ),
+            (|l| (l.gate_up_stacked, Mat::Gate), "main_gate_up"),
+        ] {
+            for t in fused_types(pick) {
+                for normed in [false, true] {
+                    let src = if normed {
+                        shaders::matvec_normed_source(t)
+                    } else {
+                        MatKernel::Matvec1.source(t)
+                    };
+                    let label = format!("{entry}_{t}{}", if normed { "_normed" } else { "" });
+                    let p = pipeline(&dev, &label, &src.unwrap_or_default(), entry)?;
+                    let pipe = if entry == "main_qkv" {
+                        Pipe::MatvecQkv(t, normed)
+                    } else {
+                        Pipe::MatvecGateUp(t, normed)
+                    };
+                    pipes.insert(pipe, p);
+                }
+            }
         }
         let gr = shaders::get_rows_source(embd.ty).unwrap_or_default();
         pipes.insert(
@@ -349,7 +363,6 @@ impl GpuModel {
             (Pipe::RmsNorm, "rms_norm", "main"),
             (Pipe::RmsNormInplace, "rms_norm", "main_inplace"),
             (Pipe::Rope, "rope", "main"),
-            (Pipe::CopyRows, "copy_rows", "main"),
             (Pipe::Add, "add", "main"),
             (Pipe::Scale, "scale", "main"),
             (Pipe::GatedAct, "gated_act", "main"),
@@ -381,7 +394,7 @@ impl GpuModel {
 #[derive(Clone, Copy)]
 struct Binds {
     n: usize,
-    list: [(u32, BufRef); 6],
+    list: [(u32, BufRef); 8],
 }
 
 impl Binds {
@@ -546,6 +559,18 @@ pub(crate) struct GpuForward<'a> {
     pub n: usize,
     list: Vec<Dispatch>,
     params: Vec<u8>,
+    /// The last norm recorded, if it wrote another buffer than it read: a fused product
+    /// right after it can take it in (see [`GpuForward::take_norm`]).
+    last_norm: Option<LastNorm>,
+}
+
+#[derive(Clone, Copy)]
+struct LastNorm {
+    slot: usize,
+    il: usize,
+    w: Norm,
+    src: Act,
+    dst: Act,
 }
 
 /// Workgroups for `count` threads of 256 (2-D past 65535 groups).
@@ -561,6 +586,7 @@ impl<'a> GpuForward<'a> {
             g,
             list: std::mem::take(&mut sess.list),
             params: std::mem::take(&mut sess.params_host),
+            last_norm: None,
             sess,
             hp,
             n,
@@ -581,7 +607,7 @@ impl<'a> GpuForward<'a> {
         let given = binds.as_ref();
         let mut binds = Binds {
             n: given.len() + 1,
-            list: [(0, BufRef::Ids); 6],
+            list: [(0, BufRef::Ids); 8],
         };
         binds.list[..given.len()].copy_from_slice(given);
         binds.list[given.len()] = (0, BufRef::Params(slot, bytes.len() as u64));
@@ -777,6 +803,27 @@ impl<'a> GpuForward<'a> {
     fn norm_weights(&self, il: usize, w: Norm) -> Option<usize> {
         self.g.layers[il].norms[w as usize].as_ref().map(|n| n.1)
     }
+
+    /// For a one-token product of `cols`-wide rows from `Cur`: when the dispatch just recorded
+    /// is the norm that wrote `Cur` (rows of `cols`), takes it back and returns what a fused
+    /// product binds instead: the norm's input, and the extra bindings (the normed row it
+    /// still writes to `Cur`, the norm weights).
+    fn take_norm(&mut self, cols: usize) -> Option<(Act, [(u32, BufRef); 2])> {
+        let n = self.last_norm.take()?;
+        let fits = n.slot + 1 == self.list.len()
+            && n.dst == Act::Cur
+            && self.n == 1
+            && self.norm_weights(n.il, n.w) == Some(cols);
+        if !fits {
+            return None;
+        }
+        self.list.pop();
+        self.params.truncate(n.slot * self.sess.slot_bytes);
+        Some((
+            n.src,
+            [(4, BufRef::Act(Act::Cur)), (7, BufRef::Norm(n.il, n.w))],
+        ))
+    }
 }
 
 impl ForwardOps for GpuForward<'_> {
@@ -832,6 +879,14 @@ impl ForwardOps for GpuForward<'_> {
         } else {
             let binds = [wb, (2, BufRef::Act(src)), (3, BufRef::Act(dst))];
             self.push(Pipe::RmsNorm, p, binds, [rows as u32, 1, 1]);
+            let slot = self.list.len() - 1;
+            self.last_norm = Some(LastNorm {
+                slot,
+                il,
+                w,
+                src,
+                dst,
+            });
         }
     }
 
@@ -852,25 +907,29 @@ impl ForwardOps for GpuForward<'_> {
         }
         let [q, k, v] = [Mat::Q, Mat::K, Mat::V].map(|m| &l.mats[m as usize]);
         let rows = q.rows + k.rows + v.rows;
+        let (ty, cols) = (q.ty, q.cols);
         let p = MatvecParams {
             rows: rows as u32,
-            cols: q.cols as u32,
+            cols: cols as u32,
             n_tok: 1,
-            x_stride: q.cols as u32,
+            x_stride: cols as u32,
             w_row0: q.parts[0].w_row0 as u32,
             split_k: q.rows as u32,
             split_v: (q.rows + k.rows) as u32,
+            eps: self.hp.rms_eps,
             ..Zeroable::zeroed()
         };
-        let binds = [
+        let norm = self.take_norm(cols);
+        let mut binds = vec![
             (1, BufRef::Weight(MatRef::Layer(il, Mat::Q), 0)),
-            (2, BufRef::Act(Act::Cur)),
+            (2, BufRef::Act(norm.map_or(Act::Cur, |n| n.0))),
             (3, BufRef::Act(Act::Q)),
             (5, BufRef::Act(Act::K)),
             (6, BufRef::Act(Act::V)),
         ];
+        binds.extend(norm.iter().flat_map(|n| n.1));
         let groups = MatKernel::Matvec1.groups(rows, 1);
-        self.push(Pipe::MatvecQkv(q.ty), p, binds, groups);
+        self.push(Pipe::MatvecQkv(ty, norm.is_some()), p, binds, groups);
     }
 
     fn gate_up(&mut self, il: usize, act: FfnActivation) {
@@ -880,24 +939,28 @@ impl ForwardOps for GpuForward<'_> {
         }
         let (gate, up) = (&l.mats[Mat::Gate as usize], &l.mats[Mat::Up as usize]);
         let (g0, u0) = (gate.parts[0].w_row0, up.parts[0].w_row0);
+        let (ty, rows, cols) = (gate.ty, gate.rows, gate.cols);
         let p = MatvecParams {
-            rows: gate.rows as u32,
-            cols: gate.cols as u32,
+            rows: rows as u32,
+            cols: cols as u32,
             n_tok: 1,
-            x_stride: gate.cols as u32,
-            out_stride: gate.rows as u32,
+            x_stride: cols as u32,
+            out_stride: rows as u32,
             w_row0: g0 as u32,
             split_k: (u0 - g0) as u32,
             act: (act == FfnActivation::Gelu) as u32,
+            eps: self.hp.rms_eps,
             ..Zeroable::zeroed()
         };
-        let binds = [
+        let norm = self.take_norm(cols);
+        let mut binds = vec![
             (1, BufRef::Weight(MatRef::Layer(il, Mat::Gate), 0)),
-            (2, BufRef::Act(Act::Cur)),
+            (2, BufRef::Act(norm.map_or(Act::Cur, |n| n.0))),
             (3, BufRef::Act(Act::Gate)),
         ];
-        let groups = MatKernel::Matvec1.groups(2 * gate.rows, 1);
-        self.push(Pipe::MatvecGateUp(gate.ty), p, binds, groups);
+        binds.extend(norm.iter().flat_map(|n| n.1));
+        let groups = MatKernel::Matvec1.groups(2 * rows, 1);
+        self.push(Pipe::MatvecGateUp(ty, norm.is_some()), p, binds, groups);
     }
 
     fn rope_qk(&mut self, rope: &Rope, pos0: usize) {
@@ -927,23 +990,7 @@ impl ForwardOps for GpuForward<'_> {
     }
 
     fn attend(&mut self, il: usize, shape: AttnShape, pos0: usize) {
-        let hp = self.hp;
-        let (dk, dv) = (hp.n_embd_k(), hp.n_embd_v());
-        let p = CopyParams {
-            k_count: (self.n * dk) as u32,
-            k_off: (pos0 * dk) as u32,
-            v_count: (self.n * dv) as u32,
-            v_off: (pos0 * dv) as u32,
-        };
-        let binds = [
-            (1, BufRef::Act(Act::K)),
-            (2, BufRef::Act(Act::V)),
-            (3, BufRef::KvK(il)),
-            (4, BufRef::KvV(il)),
-        ];
-        let mut groups = flat_groups(self.n * dk.max(dv));
-        groups[2] = 2;
-        self.push(Pipe::CopyRows, p, binds, groups);
+        // One dispatch: the kernel also stores the batch's K and V rows into the cache.
         let p = AttnParams {
             n_tok: self.n as u32,
             n_head: shape.n_head as u32,
@@ -959,6 +1006,8 @@ impl ForwardOps for GpuForward<'_> {
             (2, BufRef::KvK(il)),
             (3, BufRef::KvV(il)),
             (4, BufRef::Act(Act::Attn)),
+            (5, BufRef::Act(Act::K)),
+            (6, BufRef::Act(Act::V)),
         ];
         self.push(
             Pipe::Attention,

@@ -13,6 +13,8 @@ const MATVEC: &str = include_str!("../../../../shaders/quant/matvec.wgsl");
 const GET_ROWS: &str = include_str!("../../../../shaders/quant/get_rows.wgsl");
 const GEMM: &str = include_str!("../../../../shaders/quant/gemm.wgsl");
 const ACT: &str = include_str!("../../../../shaders/act.wgsl");
+const X_PLAIN: &str = include_str!("../../../../shaders/quant/x_plain.wgsl");
+const X_NORMED: &str = include_str!("../../../../shaders/quant/x_normed.wgsl");
 
 /// Tokens a matvec workgroup takes (`TT` in quant/matvec.wgsl): one for decoding, this many for
 /// short batches. Longer batches take the GEMM.
@@ -92,16 +94,12 @@ const TYPES: [(GgmlType, &str, bool); 13] = [
 ];
 
 /// The element-wise and attention ops: (name, source).
-pub const OPS: [(&str, &str); 7] = [
+pub const OPS: [(&str, &str); 6] = [
     (
         "rms_norm",
         include_str!("../../../../shaders/rms_norm.wgsl"),
     ),
     ("rope", include_str!("../../../../shaders/rope.wgsl")),
-    (
-        "copy_rows",
-        include_str!("../../../../shaders/copy_rows.wgsl"),
-    ),
     ("add", include_str!("../../../../shaders/add.wgsl")),
     ("scale", include_str!("../../../../shaders/scale.wgsl")),
     (
@@ -131,25 +129,39 @@ pub fn block_values(t: GgmlType) -> usize {
     }
 }
 
-fn assemble(t: GgmlType, op: &str) -> Option<String> {
+fn assemble(t: GgmlType, x: &str, op: &str) -> Option<String> {
     let &(_, type_src, is_k) = TYPES.iter().find(|e| e.0 == t)?;
     let k = if is_k { K_COMMON } else { "" };
-    Some(format!("{COMMON}\n{type_src}\n{k}\n{op}"))
+    Some(format!("{COMMON}\n{x}\n{type_src}\n{k}\n{op}"))
 }
 
 /// The matrix-vector product for weights of type `t`, `tokens` tokens a workgroup.
 pub fn matvec_source(t: GgmlType, tokens: usize) -> Option<String> {
-    assemble(t, &format!("const TT: u32 = {tokens}u;\n{ACT}\n{MATVEC}"))
+    assemble(
+        t,
+        X_PLAIN,
+        &format!("const TT: u32 = {tokens}u;\n{ACT}\n{MATVEC}"),
+    )
+}
+
+/// The one-token matrix-vector product of type `t` whose activations are RMS-normed on the way
+/// in (the fused entry points `main_qkv` and `main_gate_up` take a norm with them).
+pub fn matvec_normed_source(t: GgmlType) -> Option<String> {
+    assemble(
+        t,
+        X_NORMED,
+        &format!("const TT: u32 = 1u;\n{ACT}\n{MATVEC}"),
+    )
 }
 
 /// The tiled matrix product (prefill batches) for weights of type `t`.
 pub fn gemm_source(t: GgmlType) -> Option<String> {
-    assemble(t, GEMM)
+    assemble(t, X_PLAIN, GEMM)
 }
 
 /// The embedding lookup for weights of type `t`.
 pub fn get_rows_source(t: GgmlType) -> Option<String> {
-    assemble(t, GET_ROWS)
+    assemble(t, X_PLAIN, GET_ROWS)
 }
 
 /// Every shader module the backend can build: (name, WGSL source).
@@ -164,6 +176,10 @@ pub fn all_sources() -> Vec<(String, String)> {
             ));
         }
         out.push((format!("gemm_{name}"), gemm_source(t).unwrap_or_default()));
+        out.push((
+            format!("matvec_normed_{name}"),
+            matvec_normed_source(t).unwrap_or_default(),
+        ));
         out.push((
             format!("get_rows_{name}"),
             get_rows_source(t).unwrap_or_default(),
@@ -196,7 +212,7 @@ pub mod params {
         pub split_k: u32,
         pub split_v: u32,
         pub act: u32,
-        pub _pad0: u32,
+        pub eps: f32,
         pub _pad1: u32,
         pub _pad2: u32,
     }
@@ -234,15 +250,6 @@ pub mod params {
         pub _pad0: u32,
         pub _pad1: u32,
         pub _pad2: u32,
-    }
-
-    #[repr(C)]
-    #[derive(Debug, Clone, Copy, Pod, Zeroable)]
-    pub struct CopyParams {
-        pub k_count: u32,
-        pub k_off: u32,
-        pub v_count: u32,
-        pub v_off: u32,
     }
 
     #[repr(C)]
@@ -286,13 +293,12 @@ pub mod params {
     }
 
     /// (shader, WGSL struct name, size of the Rust twin) for every uniform struct.
-    pub const STRUCTS: [(&str, &str, usize); 10] = [
+    pub const STRUCTS: [(&str, &str, usize); 9] = [
         ("matvec1_q8_0", "MatvecParams", size_of::<MatvecParams>()),
         ("gemm_q8_0", "MatvecParams", size_of::<MatvecParams>()),
         ("get_rows_q8_0", "GetRowsParams", size_of::<GetRowsParams>()),
         ("rms_norm", "NormParams", size_of::<NormParams>()),
         ("rope", "RopeParams", size_of::<RopeParams>()),
-        ("copy_rows", "CopyParams", size_of::<CopyParams>()),
         ("add", "AddParams", size_of::<AddParams>()),
         ("scale", "ScaleParams", size_of::<ScaleParams>()),
         ("gated_act", "GatedActParams", size_of::<GatedActParams>()),
