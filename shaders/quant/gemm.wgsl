@@ -23,8 +23,16 @@ struct MatvecParams {
     act: u32,
     // the norm's epsilon (x_normed.wgsl)
     eps: f32,
+    // main_qkv: 1 rotates Q and K's normal-style RoPE pairs (neighbouring rows) for position
+    // pos0, as rope.wgsl does
+    rope: u32,
+    pos0: u32,
+    head_dim: u32,
+    n_rot: u32,
+    theta_scale: f32,
+    freq_scale: f32,
+    _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: MatvecParams;

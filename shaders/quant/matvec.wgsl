@@ -35,8 +35,16 @@ struct MatvecParams {
     act: u32,
     // the norm's epsilon (x_normed.wgsl)
     eps: f32,
+    // main_qkv: 1 rotates Q and K's normal-style RoPE pairs (neighbouring rows) for position
+    // pos0, as rope.wgsl does
+    rope: u32,
+    pos0: u32,
+    head_dim: u32,
+    n_rot: u32,
+    theta_scale: f32,
+    freq_scale: f32,
+    _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: MatvecParams;
@@ -139,16 +147,40 @@ fn main_qkv(
     norm_partial(li);
     workgroupBarrier();
     write_normed(row_group(wg, nwg) == 0u, li);
-    if lane < nt && r < p.rows {
-        let t = t0 + lane;
-        let v = row_total(li - lane, lane) * norm_scale();
-        if r < p.split_k {
-            out[t * p.split_k + r] = v;
-        } else if r < p.split_v {
-            out_k[t * (p.split_v - p.split_k) + r - p.split_k] = v;
-        } else {
-            out_v[t * (p.rows - p.split_v) + r - p.split_v] = v;
+    if p.rope != 0u {
+        // One thread writes the workgroup's two rows, rotated where they are a RoPE pair.
+        if li == 0u && r < p.rows {
+            let n = norm_scale();
+            var v = vec2<f32>(row_total(0u, 0u), row_total(TPR, 0u)) * n;
+            if r < p.split_v {
+                let i = (select(r, r - p.split_k, r >= p.split_k) % p.head_dim) / 2u;
+                if 2u * i < p.n_rot {
+                    let theta = p.freq_scale * f32(p.pos0) * pow(p.theta_scale, f32(i));
+                    let c = cos(theta);
+                    let s = sin(theta);
+                    v = vec2<f32>(v.x * c - v.y * s, v.x * s + v.y * c);
+                }
+            }
+            store_qkv(t0, r, v.x);
+            if r + 1u < p.rows {
+                store_qkv(t0, r + 1u, v.y);
+            }
         }
+        return;
+    }
+    if lane < nt && r < p.rows {
+        store_qkv(t0 + lane, r, row_total(li - lane, lane) * norm_scale());
+    }
+}
+
+// Row r of the stacked Q, K, V product for token t, into its own output.
+fn store_qkv(t: u32, r: u32, v: f32) {
+    if r < p.split_k {
+        out[t * p.split_k + r] = v;
+    } else if r < p.split_v {
+        out_k[t * (p.split_v - p.split_k) + r - p.split_k] = v;
+    } else {
+        out_v[t * (p.rows - p.split_v) + r - p.split_v] = v;
     }
 }
 

@@ -508,7 +508,8 @@ impl GpuSession {
                 mapped_at_creation: false,
             })
         })?;
-        let slot_bytes = (dev.limits.min_uniform_buffer_offset_alignment as usize).max(64);
+        // Both powers of two: a slot holds the largest uniforms (MatvecParams) and is aligned.
+        let slot_bytes = (dev.limits.min_uniform_buffer_offset_alignment as usize).max(128);
         let params_slots = 32 * hp.n_layer + 64;
         Ok(GpuSession {
             params: params_buffer(dev, params_slots, slot_bytes)?,
@@ -562,6 +563,9 @@ pub(crate) struct GpuForward<'a> {
     /// The last norm recorded, if it wrote another buffer than it read: a fused product
     /// right after it can take it in (see [`GpuForward::take_norm`]).
     last_norm: Option<LastNorm>,
+    /// The last fused Q/K/V product recorded (slot, uniforms): RoPE right after it can go
+    /// into it (see [`ForwardOps::rope_qk`] here).
+    last_qkv: Option<(usize, MatvecParams)>,
 }
 
 #[derive(Clone, Copy)]
@@ -587,6 +591,7 @@ impl<'a> GpuForward<'a> {
             list: std::mem::take(&mut sess.list),
             params: std::mem::take(&mut sess.params_host),
             last_norm: None,
+            last_qkv: None,
             sess,
             hp,
             n,
@@ -930,6 +935,7 @@ impl ForwardOps for GpuForward<'_> {
         binds.extend(norm.iter().flat_map(|n| n.1));
         let groups = MatKernel::Matvec1.groups(rows, 1);
         self.push(Pipe::MatvecQkv(ty, norm.is_some()), p, binds, groups);
+        self.last_qkv = Some((self.list.len() - 1, p));
     }
 
     fn gate_up(&mut self, il: usize, act: FfnActivation) {
@@ -965,6 +971,22 @@ impl ForwardOps for GpuForward<'_> {
 
     fn rope_qk(&mut self, rope: &Rope, pos0: usize) {
         let hp = self.hp;
+        // Normal-style pairs are neighbouring rows, which the fused Q/K/V product computes in
+        // one workgroup: it rotates them itself when it comes right before.
+        if let Some((slot, mut p)) = self.last_qkv.take() {
+            if slot + 1 == self.list.len() && rope.style == RopeStyle::Norm {
+                p.rope = 1;
+                p.pos0 = pos0 as u32;
+                p.head_dim = hp.head_dim as u32;
+                p.n_rot = rope.n_rot as u32;
+                p.theta_scale = rope.theta_scale();
+                p.freq_scale = rope.freq_scale();
+                let at = slot * self.sess.slot_bytes;
+                let bytes = bytemuck::bytes_of(&p);
+                self.params[at..at + bytes.len()].copy_from_slice(bytes);
+                return;
+            }
+        }
         let p = RopeParams {
             n_tok: self.n as u32,
             n_heads_q: hp.n_head as u32,

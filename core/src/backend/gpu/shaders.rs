@@ -213,8 +213,14 @@ pub mod params {
         pub split_v: u32,
         pub act: u32,
         pub eps: f32,
+        pub rope: u32,
+        pub pos0: u32,
+        pub head_dim: u32,
+        pub n_rot: u32,
+        pub theta_scale: f32,
+        pub freq_scale: f32,
+        pub _pad0: u32,
         pub _pad1: u32,
-        pub _pad2: u32,
     }
 
     #[repr(C)]
