@@ -1,6 +1,7 @@
 // The K-quants (256 values a block) in parts of SUB_LEN values, each part with one scale and
 // offset: value = scale.x · quant + scale.y. The type file before this one defines SUB_LEN,
-// `k_scale(block_byte_offset, part)` and `k_quant(block_byte_offset, part, index_in_part)`.
+// `k_scale(block_byte_offset, part)`, `k_quant(block_byte_offset, part, index_in_part)` and
+// `k_quant4`, four of them from word reads (the matvec's).
 
 const BLOCK_VALUES: u32 = 256u;
 const SUBS: u32 = 256u / SUB_LEN;
@@ -25,13 +26,7 @@ fn sub_dot(off: u32, sub: u32, xo: u32) -> f32 {
     let x0 = xo + sub * SUB_LEN;
     for (var i = 0u; i < SUB_LEN; i += 4u) {
         let xi = x4(x0 + i);
-        let q = vec4<f32>(
-            k_quant(off, sub, i),
-            k_quant(off, sub, i + 1u),
-            k_quant(off, sub, i + 2u),
-            k_quant(off, sub, i + 3u),
-        );
-        sq += dot(q, xi);
+        sq += dot(k_quant4(off, sub, i), xi);
         sx += xi;
     }
     return sc.x * sq + sc.y * (sx.x + sx.y + sx.z + sx.w);

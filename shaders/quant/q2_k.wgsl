@@ -15,3 +15,11 @@ fn k_quant(off: u32, s: u32, i: u32) -> f32 {
     let b = load_u8(off + 16u + 32u * n + 16u * (s & 1u) + i);
     return f32((b >> (2u * j)) & 3u);
 }
+
+// Quants i .. i + 4 of part s (i a multiple of 4): one word of 2-bit quants.
+fn k_quant4(off: u32, s: u32, i: u32) -> vec4<f32> {
+    let n = s / 8u;
+    let j = (s % 8u) / 2u;
+    let b = load_u32(off + 16u + 32u * n + 16u * (s & 1u) + i);
+    return vec4<f32>(bytes4((b >> (2u * j)) & 0x03030303u));
+}

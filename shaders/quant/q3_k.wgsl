@@ -25,3 +25,13 @@ fn k_quant(off: u32, s: u32, i: u32) -> f32 {
     let h = (load_u8(off + 16u * g + i) >> (4u * n + j)) & 1u;
     return f32(i32(q) - select(4, 0, h == 1u));
 }
+
+// Quants i .. i + 4 of part s (i a multiple of 4), a word of 2-bit quants and one of masks.
+fn k_quant4(off: u32, s: u32, i: u32) -> vec4<f32> {
+    let n = s / 8u;
+    let j = (s % 8u) / 2u;
+    let g = s & 1u;
+    let q = (load_u32(off + 32u + 32u * n + 16u * g + i) >> (2u * j)) & 0x03030303u;
+    let h = (load_u32(off + 16u * g + i) >> (4u * n + j)) & 0x01010101u;
+    return vec4<f32>(vec4<i32>(bytes4(q)) - 4 * (vec4<i32>(1) - vec4<i32>(bytes4(h))));
+}

@@ -13,3 +13,9 @@ fn k_quant(off: u32, s: u32, i: u32) -> f32 {
     let b = load_u8(off + 16u + 32u * (s / 2u) + i);
     return f32(select(b & 15u, b >> 4u, (s & 1u) == 1u));
 }
+
+// Quants i .. i + 4 of part s (i a multiple of 4): one word of four bytes' nibbles.
+fn k_quant4(off: u32, s: u32, i: u32) -> vec4<f32> {
+    let b = load_u32(off + 16u + 32u * (s / 2u) + i);
+    return vec4<f32>(bytes4((b >> (4u * (s & 1u))) & 0x0f0f0f0fu));
+}

@@ -14,3 +14,10 @@ fn k_quant(off: u32, s: u32, i: u32) -> f32 {
     let hi = (load_u8(off + 16u + i) >> s) & 1u;
     return f32(lo | (hi << 4u));
 }
+
+// Quants i .. i + 4 of part s (i a multiple of 4), a word of nibbles and one of high bits.
+fn k_quant4(off: u32, s: u32, i: u32) -> vec4<f32> {
+    let lo = (load_u32(off + 48u + 32u * (s / 2u) + i) >> (4u * (s & 1u))) & 0x0f0f0f0fu;
+    let hi = (load_u32(off + 16u + i) >> s) & 0x01010101u;
+    return vec4<f32>(bytes4(lo | (hi << 4u)));
+}

@@ -22,3 +22,14 @@ fn k_quant(off: u32, s: u32, i: u32) -> f32 {
     let hi = (load_u8(off + 128u + 32u * n + l) >> (2u * k)) & 3u;
     return f32(i32(lo | (hi << 4u)) - 32);
 }
+
+// Quants i .. i + 4 of part s (i a multiple of 4), a word of nibbles and one of high bits.
+fn k_quant4(off: u32, s: u32, i: u32) -> vec4<f32> {
+    let n = s / 8u;
+    let k = (s % 8u) / 2u;
+    let l = 16u * (s & 1u) + i;
+    let b = load_u32(off + 64u * n + 32u * (k & 1u) + l);
+    let lo = (b >> select(0u, 4u, k >= 2u)) & 0x0f0f0f0fu;
+    let hi = (load_u32(off + 128u + 32u * n + l) >> (2u * k)) & 0x03030303u;
+    return vec4<f32>(vec4<i32>(bytes4(lo | (hi << 4u))) - vec4<i32>(32));
+}
