@@ -6,35 +6,6 @@
 // memory once per BN tokens and decoded once per workgroup, where the matvec decodes it again
 // for every token. Same uniforms as the matvec; the columns are a multiple of BK.
 
-struct MatvecParams {
-    rows: u32,
-    row0: u32,
-    cols: u32,
-    n_tok: u32,
-    x_off: u32,
-    x_stride: u32,
-    out_off: u32,
-    out_stride: u32,
-    w_row0: u32,
-    acc: u32,
-    // the matvec's fused entry points only
-    split_k: u32,
-    split_v: u32,
-    act: u32,
-    // the norm's epsilon (x_normed.wgsl)
-    eps: f32,
-    // main_qkv: 1 rotates Q and K's normal-style RoPE pairs (neighbouring rows) for position
-    // pos0, as rope.wgsl does
-    rope: u32,
-    pos0: u32,
-    head_dim: u32,
-    n_rot: u32,
-    theta_scale: f32,
-    freq_scale: f32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: MatvecParams;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 

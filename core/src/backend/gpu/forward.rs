@@ -318,38 +318,35 @@ impl GpuModel {
                 pipes.insert(Pipe::Matvec(t, k), pipeline(&dev, &label, &src, "main")?);
             }
         }
-        let fused_types = |pick: fn(&GpuLayer) -> (bool, Mat)| {
-            let mut t: Vec<GgmlType> = gl
-                .iter()
-                .filter(|l| pick(l).0)
-                .map(|l| l.mats[pick(l).1 as usize].ty)
-                .collect();
-            t.sort_by_key(|t| t.id());
-            t.dedup();
-            t
-        };
-        for (pick, entry) in [
-            (
-                (|l| (l.qkv_stacked, Mat::Q)) as fn(&GpuLayer) -> (bool, Mat),
-                "main_qkv",
-            ),
-            (|l| (l.gate_up_stacked, Mat::Gate), "main_gate_up"),
-        ] {
-            for t in fused_types(pick) {
+        // The fused one-token products, plain and normed, for the types of stacked layers.
+        for l in &gl {
+            let qkv = Pipe::MatvecQkv as fn(GgmlType, bool) -> Pipe;
+            let fused = [
+                (l.qkv_stacked, Mat::Q, qkv, "main_qkv"),
+                (
+                    l.gate_up_stacked,
+                    Mat::Gate,
+                    Pipe::MatvecGateUp,
+                    "main_gate_up",
+                ),
+            ];
+            for (stacked, m, make, entry) in fused {
+                let t = l.mats[m as usize].ty;
                 for normed in [false, true] {
+                    let pipe = make(t, normed);
+                    if !stacked || pipes.contains_key(&pipe) {
+                        continue;
+                    }
                     let src = if normed {
                         shaders::matvec_normed_source(t)
                     } else {
                         MatKernel::Matvec1.source(t)
                     };
                     let label = format!("{entry}_{t}{}", if normed { "_normed" } else { "" });
-                    let p = pipeline(&dev, &label, &src.unwrap_or_default(), entry)?;
-                    let pipe = if entry == "main_qkv" {
-                        Pipe::MatvecQkv(t, normed)
-                    } else {
-                        Pipe::MatvecGateUp(t, normed)
-                    };
-                    pipes.insert(pipe, p);
+                    pipes.insert(
+                        pipe,
+                        pipeline(&dev, &label, &src.unwrap_or_default(), entry)?,
+                    );
                 }
             }
         }
@@ -563,9 +560,9 @@ pub(crate) struct GpuForward<'a> {
     /// The last norm recorded, if it wrote another buffer than it read: a fused product
     /// right after it can take it in (see [`GpuForward::take_norm`]).
     last_norm: Option<LastNorm>,
-    /// The last fused Q/K/V product recorded (slot, uniforms): RoPE right after it can go
-    /// into it (see [`ForwardOps::rope_qk`] here).
-    last_qkv: Option<(usize, MatvecParams)>,
+    /// The slot of the last fused Q/K/V product recorded: RoPE right after it can go into it
+    /// (see [`ForwardOps::rope_qk`] here).
+    last_qkv: Option<usize>,
 }
 
 #[derive(Clone, Copy)]
@@ -809,25 +806,40 @@ impl<'a> GpuForward<'a> {
         self.g.layers[il].norms[w as usize].as_ref().map(|n| n.1)
     }
 
-    /// For a one-token product of `cols`-wide rows from `Cur`: when the dispatch just recorded
-    /// is the norm that wrote `Cur` (rows of `cols`), takes it back and returns what a fused
-    /// product binds instead: the norm's input, and the extra bindings (the normed row it
-    /// still writes to `Cur`, the norm weights).
-    fn take_norm(&mut self, cols: usize) -> Option<(Act, [(u32, BufRef); 2])> {
-        let n = self.last_norm.take()?;
-        let fits = n.slot + 1 == self.list.len()
-            && n.dst == Act::Cur
-            && self.n == 1
-            && self.norm_weights(n.il, n.w) == Some(cols);
-        if !fits {
-            return None;
+    /// Records a fused one-token product (`make(normed)`: `MatvecQkv` or `MatvecGateUp`) whose
+    /// `binds` read `Cur` at binding 2. When the dispatch just recorded is the norm that wrote
+    /// `Cur` (rows of `p.cols`), it is taken back and goes into the product: binding 2 then reads
+    /// the norm's input, and the product still writes the normed row to `Cur` (binding 4) with
+    /// the norm's weights (binding 7).
+    fn push_fused(
+        &mut self,
+        make: impl FnOnce(bool) -> Pipe,
+        mut p: MatvecParams,
+        binds: &[(u32, BufRef)],
+        groups: [u32; 3],
+    ) {
+        let norm = self.last_norm.take().filter(|n| {
+            n.slot + 1 == self.list.len()
+                && n.dst == Act::Cur
+                && self.norm_weights(n.il, n.w) == Some(p.cols as usize)
+        });
+        let mut all = [(0, BufRef::Ids); 7];
+        all[..binds.len()].copy_from_slice(binds);
+        let mut len = binds.len();
+        if let Some(n) = norm {
+            self.list.pop();
+            self.params.truncate(n.slot * self.sess.slot_bytes);
+            p.eps = self.hp.rms_eps;
+            for b in &mut all[..len] {
+                if b.0 == 2 {
+                    b.1 = BufRef::Act(n.src);
+                }
+            }
+            all[len] = (4, BufRef::Act(Act::Cur));
+            all[len + 1] = (7, BufRef::Norm(n.il, n.w));
+            len += 2;
         }
-        self.list.pop();
-        self.params.truncate(n.slot * self.sess.slot_bytes);
-        Some((
-            n.src,
-            [(4, BufRef::Act(Act::Cur)), (7, BufRef::Norm(n.il, n.w))],
-        ))
+        self.push(make(norm.is_some()), p, &all[..len], groups);
     }
 }
 
@@ -911,8 +923,7 @@ impl ForwardOps for GpuForward<'_> {
             return qkv_apart(self, il);
         }
         let [q, k, v] = [Mat::Q, Mat::K, Mat::V].map(|m| &l.mats[m as usize]);
-        let rows = q.rows + k.rows + v.rows;
-        let (ty, cols) = (q.ty, q.cols);
+        let (ty, rows, cols) = (q.ty, q.rows + k.rows + v.rows, q.cols);
         let p = MatvecParams {
             rows: rows as u32,
             cols: cols as u32,
@@ -921,21 +932,18 @@ impl ForwardOps for GpuForward<'_> {
             w_row0: q.parts[0].w_row0 as u32,
             split_k: q.rows as u32,
             split_v: (q.rows + k.rows) as u32,
-            eps: self.hp.rms_eps,
             ..Zeroable::zeroed()
         };
-        let norm = self.take_norm(cols);
-        let mut binds = vec![
+        let binds = [
             (1, BufRef::Weight(MatRef::Layer(il, Mat::Q), 0)),
-            (2, BufRef::Act(norm.map_or(Act::Cur, |n| n.0))),
+            (2, BufRef::Act(Act::Cur)),
             (3, BufRef::Act(Act::Q)),
             (5, BufRef::Act(Act::K)),
             (6, BufRef::Act(Act::V)),
         ];
-        binds.extend(norm.iter().flat_map(|n| n.1));
         let groups = MatKernel::Matvec1.groups(rows, 1);
-        self.push(Pipe::MatvecQkv(ty, norm.is_some()), p, binds, groups);
-        self.last_qkv = Some((self.list.len() - 1, p));
+        self.push_fused(|normed| Pipe::MatvecQkv(ty, normed), p, &binds, groups);
+        self.last_qkv = Some(self.list.len() - 1);
     }
 
     fn gate_up(&mut self, il: usize, act: FfnActivation) {
@@ -955,35 +963,33 @@ impl ForwardOps for GpuForward<'_> {
             w_row0: g0 as u32,
             split_k: (u0 - g0) as u32,
             act: (act == FfnActivation::Gelu) as u32,
-            eps: self.hp.rms_eps,
             ..Zeroable::zeroed()
         };
-        let norm = self.take_norm(cols);
-        let mut binds = vec![
+        let binds = [
             (1, BufRef::Weight(MatRef::Layer(il, Mat::Gate), 0)),
-            (2, BufRef::Act(norm.map_or(Act::Cur, |n| n.0))),
+            (2, BufRef::Act(Act::Cur)),
             (3, BufRef::Act(Act::Gate)),
         ];
-        binds.extend(norm.iter().flat_map(|n| n.1));
         let groups = MatKernel::Matvec1.groups(2 * rows, 1);
-        self.push(Pipe::MatvecGateUp(ty, norm.is_some()), p, binds, groups);
+        self.push_fused(|normed| Pipe::MatvecGateUp(ty, normed), p, &binds, groups);
     }
 
     fn rope_qk(&mut self, rope: &Rope, pos0: usize) {
         let hp = self.hp;
         // Normal-style pairs are neighbouring rows, which the fused Q/K/V product computes in
         // one workgroup: it rotates them itself when it comes right before.
-        if let Some((slot, mut p)) = self.last_qkv.take() {
+        if let Some(slot) = self.last_qkv.take() {
             if slot + 1 == self.list.len() && rope.style == RopeStyle::Norm {
+                let at = slot * self.sess.slot_bytes;
+                let size = size_of::<MatvecParams>();
+                let mut p: MatvecParams = bytemuck::pod_read_unaligned(&self.params[at..at + size]);
                 p.rope = 1;
                 p.pos0 = pos0 as u32;
                 p.head_dim = hp.head_dim as u32;
                 p.n_rot = rope.n_rot as u32;
                 p.theta_scale = rope.theta_scale();
                 p.freq_scale = rope.freq_scale();
-                let at = slot * self.sess.slot_bytes;
-                let bytes = bytemuck::bytes_of(&p);
-                self.params[at..at + bytes.len()].copy_from_slice(bytes);
+                self.params[at..at + size].copy_from_slice(bytemuck::bytes_of(&p));
                 return;
             }
         }

@@ -12,6 +12,7 @@ const K_COMMON: &str = include_str!("../../../../shaders/quant/k_common.wgsl");
 const MATVEC: &str = include_str!("../../../../shaders/quant/matvec.wgsl");
 const GET_ROWS: &str = include_str!("../../../../shaders/quant/get_rows.wgsl");
 const GEMM: &str = include_str!("../../../../shaders/quant/gemm.wgsl");
+const MATVEC_PARAMS: &str = include_str!("../../../../shaders/quant/matvec_params.wgsl");
 const ACT: &str = include_str!("../../../../shaders/act.wgsl");
 const X_PLAIN: &str = include_str!("../../../../shaders/quant/x_plain.wgsl");
 const X_NORMED: &str = include_str!("../../../../shaders/quant/x_normed.wgsl");
@@ -137,26 +138,20 @@ fn assemble(t: GgmlType, x: &str, op: &str) -> Option<String> {
 
 /// The matrix-vector product for weights of type `t`, `tokens` tokens a workgroup.
 pub fn matvec_source(t: GgmlType, tokens: usize) -> Option<String> {
-    assemble(
-        t,
-        X_PLAIN,
-        &format!("const TT: u32 = {tokens}u;\n{ACT}\n{MATVEC}"),
-    )
+    let op = format!("const TT: u32 = {tokens}u;\n{MATVEC_PARAMS}\n{ACT}\n{MATVEC}");
+    assemble(t, X_PLAIN, &op)
 }
 
 /// The one-token matrix-vector product of type `t` whose activations are RMS-normed on the way
 /// in (the fused entry points `main_qkv` and `main_gate_up` take a norm with them).
 pub fn matvec_normed_source(t: GgmlType) -> Option<String> {
-    assemble(
-        t,
-        X_NORMED,
-        &format!("const TT: u32 = 1u;\n{ACT}\n{MATVEC}"),
-    )
+    let op = format!("const TT: u32 = 1u;\n{MATVEC_PARAMS}\n{ACT}\n{MATVEC}");
+    assemble(t, X_NORMED, &op)
 }
 
 /// The tiled matrix product (prefill batches) for weights of type `t`.
 pub fn gemm_source(t: GgmlType) -> Option<String> {
-    assemble(t, X_PLAIN, GEMM)
+    assemble(t, X_PLAIN, &format!("{MATVEC_PARAMS}\n{GEMM}"))
 }
 
 /// The embedding lookup for weights of type `t`.

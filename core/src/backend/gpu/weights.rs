@@ -77,15 +77,24 @@ pub fn upload_f32(dev: &GpuDevice, label: &str, v: &[f32]) -> Result<wgpu::Buffe
     upload_bytes(dev, label, bytemuck::cast_slice(v))
 }
 
-/// Matrix `m` (named `label`) of `file` on the GPU, in parts that fit the binding limit.
-pub fn upload_matrix(dev: &GpuDevice, label: &str, file: &[u8], m: &QMatrix) -> Result<GpuMatrix> {
-    let unsupported =
-        |why: String| Error::gpu(GpuErrorKind::Unsupported, format!("{label}: {why}"));
+/// Why the GPU kernels cannot take `m`, if they cannot.
+fn no_kernel(m: &QMatrix) -> Option<String> {
     if !shaders::gpu_types().any(|t| t == m.ty) {
-        return Err(unsupported(format!("no GPU kernel for type {}", m.ty)));
+        return Some(format!("no GPU kernel for type {}", m.ty));
     }
     if !m.cols.is_multiple_of(shaders::block_values(m.ty)) {
-        return Err(unsupported(format!("{} columns", m.cols)));
+        return Some(format!("{} columns", m.cols));
+    }
+    None
+}
+
+/// Matrix `m` (named `label`) of `file` on the GPU, in parts that fit the binding limit.
+pub fn upload_matrix(dev: &GpuDevice, label: &str, file: &[u8], m: &QMatrix) -> Result<GpuMatrix> {
+    if let Some(why) = no_kernel(m) {
+        return Err(Error::gpu(
+            GpuErrorKind::Unsupported,
+            format!("{label}: {why}"),
+        ));
     }
     let limit = dev.max_binding().saturating_sub(8) as usize;
     let per_part = (limit / m.row_bytes.max(1)).min(m.rows.max(1));
@@ -128,10 +137,7 @@ pub fn upload_stacked(
     let same = ms.iter().all(|m| m.ty == first.ty && m.cols == first.cols);
     let bytes: usize = ms.iter().map(|m| m.rows * m.row_bytes).sum();
     let fits = bytes as u64 + 8 <= dev.max_binding();
-    if !same || !fits || !shaders::gpu_types().any(|t| t == first.ty) {
-        return Ok(None);
-    }
-    if !first.cols.is_multiple_of(shaders::block_values(first.ty)) {
+    if !same || !fits || no_kernel(first).is_some() {
         return Ok(None);
     }
     let pieces: Vec<&[u8]> = ms
