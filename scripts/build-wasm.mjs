@@ -64,7 +64,7 @@ const useRustup = rustupHasTarget();
 if (!useRustup && !(existsSync('/usr/bin/rustc') && existsSync('/usr/lib/rustlib/src/rust/library'))) {
   console.error(
     `wasm-chord: no wasm32 toolchain: \`rustup target add ${target}\`, or on Debian ` +
-      '`apt-get install rustc-web cargo-web rust-web-src rust-web-llvm` (shared/TOOLCHAIN.md)',
+      '`apt-get install rustc-web cargo-web rust-web-src rust-web-llvm lld-22` (shared/TOOLCHAIN.md)',
   );
   process.exit(1);
 }
