@@ -281,20 +281,28 @@ fn random_rows(t: GgmlType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
 #[test]
 fn every_matvec_kernel_matches_the_scalar_dequantization() {
     use wasm_chord_core::backend::gpu::shaders::gpu_types;
-    use wasm_chord_core::backend::gpu::{matvec_once, AdapterChoice, GpuDevice};
+    use wasm_chord_core::backend::gpu::{matvec_once, AdapterChoice, GpuDevice, MatvecShape};
     if skip() {
         return;
     }
     let dev = GpuDevice::open(AdapterChoice::Any).unwrap_or_else(|e| bad_load(e));
     let cols = 512;
-    // One token (decoding), a short batch, and a batch for the GEMM with tiles cut at both edges.
-    for (t, (rows, n_tok)) in gpu_types().flat_map(|t| [(50, 1), (48, 3), (50, 70)].map(|s| (t, s)))
-    {
+    // (rows, tokens, rows per thread): one token (decoding) with each row count a thread may
+    // take, the last workgroup cut inside a thread's rows; a short batch; and a batch for the
+    // GEMM with tiles cut at both edges.
+    let shapes = [(50, 1, 1), (50, 1, 2), (51, 1, 4), (48, 3, 1), (50, 70, 1)];
+    for (t, (rows, n_tok, rt)) in gpu_types().flat_map(|t| shapes.map(|s| (t, s))) {
         let w = random_rows(t, rows, cols, 0x9e37_79b9 ^ t.id() as u64);
         let x: Vec<f32> = (0..n_tok * cols)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
             .collect();
-        let got = matvec_once(&dev, t, &w, rows, cols, &x, n_tok).unwrap_or_else(|e| bad_load(e));
+        let shape = MatvecShape {
+            rows,
+            cols,
+            n_tok,
+            rows_per_thread: rt,
+        };
+        let got = matvec_once(&dev, t, &w, &x, shape).unwrap_or_else(|e| bad_load(e));
         // The reference: the scalar spec's dequantization, dotted in f64.
         let k = quant::scalar_kernels(t).expect("scalar kernels");
         let rb = w.len() / rows;
@@ -312,7 +320,7 @@ fn every_matvec_kernel_matches_the_scalar_dequantization() {
             }
         }
         let e = nmse(&got, &want);
-        eprintln!("matvec {t} x{n_tok}: NMSE {e:.2e} against the scalar dequantization");
-        assert!(e < 1e-9, "matvec {t} x{n_tok}: NMSE {e:.3e}");
+        eprintln!("matvec {t} x{n_tok} rt{rt}: NMSE {e:.2e} against the scalar dequantization");
+        assert!(e < 1e-9, "matvec {t} x{n_tok} rt{rt}: NMSE {e:.3e}");
     }
 }

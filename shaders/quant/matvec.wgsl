@@ -20,43 +20,51 @@
 const WG: u32 = 64u;
 // Threads per row, and rows per workgroup (MATVEC_ROWS in backend/gpu/forward.rs). On an H200,
 // 32 threads a row decoded as fast as 64 or faster (up to 12%), and up to 29% faster than 16.
+// RT, the rows each thread takes (defined before this file, like TT), shares every activation
+// load between RT rows: a workgroup's first TPR threads take rows 0 .. RT, the others RT .. 2·RT.
 const TPR: u32 = 32u;
-const RPW: u32 = WG / TPR;
+const GROUPS: u32 = WG / TPR;
+const RPW: u32 = GROUPS * RT;
 // TT, the tokens a workgroup takes, is defined before this file: 1 for decoding, more for short
 // batches (each weight part is then decoded once, from cache, for up to TT tokens). Loops
 // over it have a constant count, so the accumulators stay in registers.
-var<workgroup> partial: array<f32, TT * WG>; // [TT][WG]
+var<workgroup> partial: array<f32, TT * RT * WG>; // [TT][RT][WG]
 
-// This thread's share of weight row `wrow` (of the bound buffer) dotted with tokens t0 ..
-// t0 + nt, into partial[j][li]; nothing (zeros) when `live` is false.
-fn accumulate(wrow: u32, live: bool, lane: u32, li: u32, t0: u32, nt: u32) {
+// This thread's share of weight rows `wrow` .. `wrow + RT` (of the bound buffer, rows past
+// `live` left out) dotted with tokens t0 .. t0 + nt, into partial[j][k][li].
+fn accumulate(wrow: u32, live: u32, lane: u32, li: u32, t0: u32, nt: u32) {
     let nb = p.cols / BLOCK_VALUES;
     let xo = p.x_off + t0 * p.x_stride;
-    var s: array<f32, TT>;
-    if live {
-        let row_off = wrow * nb * BLOCK_BYTES;
-        for (var u = lane; u < nb * SUBS; u += TPR) {
-            let b = u / SUBS;
-            let off = row_off + b * BLOCK_BYTES;
-            for (var j = 0u; j < TT; j++) {
-                if j < nt {
-                    s[j] += sub_dot(off, u % SUBS, xo + j * p.x_stride + b * BLOCK_VALUES);
+    var s: array<array<f32, TT>, RT>;
+    for (var u = lane; u < nb * SUBS; u += TPR) {
+        let b = u / SUBS;
+        for (var k = 0u; k < RT; k++) {
+            if k < live {
+                let off = (wrow + k) * nb * BLOCK_BYTES + b * BLOCK_BYTES;
+                for (var j = 0u; j < TT; j++) {
+                    if j < nt {
+                        s[k][j] += sub_dot(off, u % SUBS, xo + j * p.x_stride + b * BLOCK_VALUES);
+                    }
                 }
             }
         }
     }
-    for (var j = 0u; j < TT; j++) {
-        partial[j * WG + li] = s[j];
+    for (var k = 0u; k < RT; k++) {
+        for (var j = 0u; j < TT; j++) {
+            partial[(j * RT + k) * WG + li] = s[k][j];
+        }
     }
 }
 
-// The whole dot of the row whose threads start at `first` (a multiple of TPR), token j. One
-// barrier before, then a serial sum: a tree would cost a barrier per level (dear on software
-// adapters, little gain on GPUs).
-fn row_total(first: u32, j: u32) -> f32 {
+// The whole dot of the workgroup's row q (0 .. RPW), token j. One barrier before, then a
+// serial sum: a tree would cost a barrier per level (dear on software adapters, little gain
+// on GPUs).
+fn row_total(q: u32, j: u32) -> f32 {
+    let first = (q / RT) * TPR;
+    let base = (j * RT + q % RT) * WG + first;
     var sum = 0.0;
     for (var k = 0u; k < TPR; k++) {
-        sum += partial[j * WG + first + k];
+        sum += partial[base + k];
     }
     return sum;
 }
@@ -67,6 +75,12 @@ fn first_token(wg: vec3<u32>) -> u32 {
 
 fn row_group(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return wg.x + wg.y * nwg.x;
+}
+
+// The first row of this thread's RT, and how many of them are real rows.
+fn thread_rows(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> vec2<u32> {
+    let r = row_group(wg, nwg) * RPW + (li / TPR) * RT;
+    return vec2<u32>(r, select(0u, min(RT, p.rows - r), r < p.rows));
 }
 
 @compute @workgroup_size(64)
@@ -80,14 +94,16 @@ fn main(
         return;
     }
     let lane = li % TPR;
-    let r = row_group(wg, nwg) * RPW + li / TPR;
+    let rows = thread_rows(wg, nwg, li);
     let nt = min(TT, p.n_tok - t0);
-    accumulate(p.w_row0 + r, r < p.rows, lane, li, t0, nt);
+    accumulate(p.w_row0 + rows.x, rows.y, lane, li, t0, nt);
     workgroupBarrier();
-    // The row's first nt threads each write one token's sum.
-    if lane < nt && r < p.rows {
-        let o = p.out_off + (t0 + lane) * p.out_stride + p.row0 + r;
-        var v = row_total(li - lane, lane);
+    // The first RT·nt threads of each half each write one (row, token) sum.
+    let k = lane / nt;
+    let j = lane % nt;
+    if k < rows.y {
+        let o = p.out_off + (t0 + j) * p.out_stride + p.row0 + rows.x + k;
+        var v = row_total((li / TPR) * RT + k, j);
         if p.acc != 0u {
             v += out[o];
         }
@@ -106,17 +122,20 @@ fn main_qkv(
         return;
     }
     let lane = li % TPR;
-    let r = row_group(wg, nwg) * RPW + li / TPR;
+    let rows = thread_rows(wg, nwg, li);
     let nt = min(TT, p.n_tok - t0);
-    accumulate(p.w_row0 + r, r < p.rows, lane, li, t0, nt);
+    accumulate(p.w_row0 + rows.x, rows.y, lane, li, t0, nt);
     norm_partial(li);
     workgroupBarrier();
-    write_normed(row_group(wg, nwg) == 0u, li);
+    let rw0 = row_group(wg, nwg) * RPW;
+    write_normed(rw0 == 0u, li);
     if p.rope != 0u {
-        // One thread writes the workgroup's two rows, rotated where they are a RoPE pair.
-        if li == 0u && r < p.rows {
+        // Thread m writes the workgroup's rows 2m and 2m + 1, rotated where they are a RoPE
+        // pair (RPW is even, so pairs never straddle workgroups).
+        let r = rw0 + 2u * li;
+        if li < RPW / 2u && r < p.rows {
             let n = norm_scale();
-            var v = vec2<f32>(row_total(0u, 0u), row_total(TPR, 0u)) * n;
+            var v = vec2<f32>(row_total(2u * li, 0u), row_total(2u * li + 1u, 0u)) * n;
             if r < p.split_v {
                 let i = (select(r, r - p.split_k, r >= p.split_k) % p.head_dim) / 2u;
                 if 2u * i < p.n_rot {
@@ -133,8 +152,10 @@ fn main_qkv(
         }
         return;
     }
-    if lane < nt && r < p.rows {
-        store_qkv(t0 + lane, r, row_total(li - lane, lane) * norm_scale());
+    let k = lane / nt;
+    let j = lane % nt;
+    if k < rows.y {
+        store_qkv(t0 + j, rows.x + k, row_total((li / TPR) * RT + k, j) * norm_scale());
     }
 }
 
@@ -149,7 +170,8 @@ fn store_qkv(t: u32, r: u32, v: f32) {
     }
 }
 
-// One workgroup per output: its first TPR threads take gate row g, the others up row g.
+// RT outputs a workgroup: its first TPR threads take gate rows g .. g + RT, the others the
+// same up rows.
 @compute @workgroup_size(64)
 fn main_gate_up(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -160,16 +182,19 @@ fn main_gate_up(
     if t0 >= p.n_tok {
         return;
     }
-    let g = row_group(wg, nwg);
+    let g = row_group(wg, nwg) * RT;
     let up = li / TPR;
     let nt = min(TT, p.n_tok - t0);
-    accumulate(p.w_row0 + g + up * p.split_k, g < p.rows, li % TPR, li, t0, nt);
+    let live = select(0u, min(RT, p.rows - g), g < p.rows);
+    accumulate(p.w_row0 + g + up * p.split_k, live, li % TPR, li, t0, nt);
     norm_partial(li);
     workgroupBarrier();
     write_normed(g == 0u, li);
-    if li < nt && g < p.rows {
-        let o = p.out_off + (t0 + li) * p.out_stride + p.row0 + g;
+    let k = li / nt;
+    let j = li % nt;
+    if li < RT * nt && k < live {
+        let o = p.out_off + (t0 + j) * p.out_stride + p.row0 + g + k;
         let r = norm_scale();
-        out[o] = gated(p.act, row_total(0u, li) * r, row_total(TPR, li) * r);
+        out[o] = gated(p.act, row_total(k, j) * r, row_total(RT + k, j) * r);
     }
 }

@@ -84,8 +84,49 @@ const NORMS: [Norm; 6] = [
     Norm::PostFfw,
 ];
 
-/// Weight rows one matvec workgroup takes (`RPW` in shaders/quant/matvec.wgsl).
-const MATVEC_ROWS: usize = 2;
+/// Thread groups of a matvec workgroup, each on its own rows (`GROUPS` in
+/// shaders/quant/matvec.wgsl).
+const MATVEC_GROUPS: usize = 2;
+
+/// How the one-token products are shaped on this device. Defaults are what measured best;
+/// `WASM_CHORD_GPU_TUNE` (native, e.g. `rt=2,fuse_norm=0`) overrides them, to measure others.
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    /// Weight rows each matvec thread takes when decoding (one of
+    /// [`shaders::MATVEC_ROWS_PER_THREAD`]).
+    rows_per_thread: usize,
+    /// Fold the RMS norm into the products after it (saves a dispatch; every workgroup then
+    /// re-reads the whole row to sum its squares).
+    fuse_norm: bool,
+}
+
+impl Tuning {
+    fn new() -> Tuning {
+        let mut t = Tuning {
+            rows_per_thread: 1,
+            fuse_norm: true,
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Ok(spec) = std::env::var("WASM_CHORD_GPU_TUNE") {
+            for kv in spec.split(',') {
+                match kv.split_once('=') {
+                    Some(("rt", v)) => {
+                        if let Some(rt) = v
+                            .parse()
+                            .ok()
+                            .filter(|r| shaders::MATVEC_ROWS_PER_THREAD.contains(r))
+                        {
+                            t.rows_per_thread = rt;
+                        }
+                    }
+                    Some(("fuse_norm", v)) => t.fuse_norm = v != "0",
+                    _ => {}
+                }
+            }
+        }
+        t
+    }
+}
 
 /// The kernels of a matrix product, by batch size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,20 +152,21 @@ impl MatKernel {
         }
     }
 
-    fn source(self, t: GgmlType) -> Option<String> {
+    /// The kernel's source; `rt`: rows per thread of the one-token matvec.
+    fn source(self, t: GgmlType, rt: usize) -> Option<String> {
         match self {
-            MatKernel::Matvec1 => shaders::matvec_source(t, 1),
-            MatKernel::MatvecBatch => shaders::matvec_source(t, shaders::MATVEC_BATCH),
+            MatKernel::Matvec1 => shaders::matvec_source(t, 1, rt),
+            MatKernel::MatvecBatch => shaders::matvec_source(t, shaders::MATVEC_BATCH, 1),
             MatKernel::Gemm => shaders::gemm_source(t),
         }
     }
 
     /// The workgroup grid over `rows` rows and `n_tok` tokens: row groups along x (spilling
     /// into y past the 65535 limit for the matvecs), token groups along z (y for the GEMM).
-    fn groups(self, rows: usize, n_tok: usize) -> [u32; 3] {
-        let tt = match self {
-            MatKernel::Matvec1 => 1,
-            MatKernel::MatvecBatch => shaders::MATVEC_BATCH,
+    fn groups(self, rows: usize, n_tok: usize, rt: usize) -> [u32; 3] {
+        let (tt, rt) = match self {
+            MatKernel::Matvec1 => (1, rt),
+            MatKernel::MatvecBatch => (shaders::MATVEC_BATCH, 1),
             MatKernel::Gemm => {
                 return [
                     rows.div_ceil(shaders::GEMM_ROWS).max(1) as u32,
@@ -133,7 +175,7 @@ impl MatKernel {
                 ]
             }
         };
-        let groups = rows.div_ceil(MATVEC_ROWS).max(1);
+        let groups = rows.div_ceil(MATVEC_GROUPS * rt).max(1);
         let gx = groups.min(65535);
         [
             gx as u32,
@@ -227,6 +269,7 @@ pub struct GpuModel {
     /// `None`: tied to the embeddings.
     output: Option<GpuMatrix>,
     output_norm: wgpu::Buffer,
+    tune: Tuning,
 }
 
 impl GpuModel {
@@ -309,11 +352,13 @@ impl GpuModel {
         types.push(embd.ty);
         types.sort_by_key(|t| t.id());
         types.dedup();
+        let tune = Tuning::new();
+        let rt = tune.rows_per_thread;
         let mut pipes = HashMap::new();
         for &t in &types {
             let name = t.to_string().to_lowercase();
             for k in MAT_KERNELS {
-                let src = k.source(t).unwrap_or_default();
+                let src = k.source(t, rt).unwrap_or_default();
                 let label = format!("{k:?}_{name}");
                 pipes.insert(Pipe::Matvec(t, k), pipeline(&dev, &label, &src, "main")?);
             }
@@ -338,9 +383,9 @@ impl GpuModel {
                         continue;
                     }
                     let src = if normed {
-                        shaders::matvec_normed_source(t)
+                        shaders::matvec_normed_source(t, rt)
                     } else {
-                        MatKernel::Matvec1.source(t)
+                        MatKernel::Matvec1.source(t, rt)
                     };
                     let label = format!("{entry}_{t}{}", if normed { "_normed" } else { "" });
                     pipes.insert(
@@ -375,6 +420,7 @@ impl GpuModel {
             token_embd: embd,
             output: out,
             output_norm,
+            tune,
         })
     }
 
@@ -643,7 +689,7 @@ impl<'a> GpuForward<'a> {
                 Pipe::Matvec(mat.ty, kernel),
                 p,
                 [(1, BufRef::Weight(m, i)), (2, x), (3, out)],
-                kernel.groups(part.rows, n_tok),
+                kernel.groups(part.rows, n_tok, g.tune.rows_per_thread),
             );
         }
     }
@@ -818,8 +864,9 @@ impl<'a> GpuForward<'a> {
         binds: &[(u32, BufRef)],
         groups: [u32; 3],
     ) {
+        let fuse = self.g.tune.fuse_norm;
         let norm = self.last_norm.take().filter(|n| {
-            n.slot + 1 == self.list.len()
+            fuse && n.slot + 1 == self.list.len()
                 && n.dst == Act::Cur
                 && self.norm_weights(n.il, n.w) == Some(p.cols as usize)
         });
@@ -941,7 +988,7 @@ impl ForwardOps for GpuForward<'_> {
             (5, BufRef::Act(Act::K)),
             (6, BufRef::Act(Act::V)),
         ];
-        let groups = MatKernel::Matvec1.groups(rows, 1);
+        let groups = MatKernel::Matvec1.groups(rows, 1, self.g.tune.rows_per_thread);
         self.push_fused(|normed| Pipe::MatvecQkv(ty, normed), p, &binds, groups);
         self.last_qkv = Some(self.list.len() - 1);
     }
@@ -970,7 +1017,8 @@ impl ForwardOps for GpuForward<'_> {
             (2, BufRef::Act(Act::Cur)),
             (3, BufRef::Act(Act::Gate)),
         ];
-        let groups = MatKernel::Matvec1.groups(2 * rows, 1);
+        // One workgroup's two thread groups take the same gate and up rows.
+        let groups = MatKernel::Matvec1.groups(MATVEC_GROUPS * rows, 1, self.g.tune.rows_per_thread);
         self.push_fused(|normed| Pipe::MatvecGateUp(ty, normed), p, &binds, groups);
     }
 
@@ -1073,6 +1121,17 @@ impl ForwardOps for GpuForward<'_> {
     fn trace(&mut self, _il: usize, _label: &str, _a: Act) {}
 }
 
+/// The shape of one [`matvec_once`] product.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone, Copy)]
+pub struct MatvecShape {
+    pub rows: usize,
+    pub cols: usize,
+    pub n_tok: usize,
+    /// Rows per thread of the one-token kernel (one of [`shaders::MATVEC_ROWS_PER_THREAD`]).
+    pub rows_per_thread: usize,
+}
+
 /// One matrix-vector product on its own, for tests of the kernels against the scalar spec:
 /// `out[t * rows + r] = Σ_i W[r, i] · x[t * cols + i]` with `w` the bytes of `rows` rows of type
 /// `ty`.
@@ -1081,15 +1140,19 @@ pub fn matvec_once(
     dev: &GpuDevice,
     ty: GgmlType,
     w: &[u8],
-    rows: usize,
-    cols: usize,
     x: &[f32],
-    n_tok: usize,
+    shape: MatvecShape,
 ) -> Result<Vec<f32>> {
+    let MatvecShape {
+        rows,
+        cols,
+        n_tok,
+        rows_per_thread,
+    } = shape;
     use super::weights::{upload_as, upload_bytes};
     let kernel = MatKernel::choose(n_tok, cols);
     let src = kernel
-        .source(ty)
+        .source(ty, rows_per_thread)
         .ok_or_else(|| Error::gpu(GpuErrorKind::Unsupported, format!("no GPU kernel for {ty}")))?;
     let pipe = pipeline(dev, "matvec", &src, "main")?;
     let wb = upload_bytes(dev, "w", w)?;
@@ -1157,7 +1220,7 @@ pub fn matvec_once(
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             pass.set_pipeline(&pipe);
             pass.set_bind_group(0, &group, &[]);
-            let [gx, gy, gz] = kernel.groups(rows, n_tok);
+            let [gx, gy, gz] = kernel.groups(rows, n_tok, rows_per_thread);
             pass.dispatch_workgroups(gx, gy, gz);
         }
         enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);

@@ -18,7 +18,7 @@ mod weights;
 #[cfg(feature = "gpu")]
 pub use device::{scoped, AdapterChoice, GpuDevice};
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-pub use forward::matvec_once;
+pub use forward::{matvec_once, MatvecShape};
 #[cfg(feature = "gpu")]
 pub use forward::{SubmitStats, SUBMIT_STATS};
 

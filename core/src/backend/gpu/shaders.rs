@@ -136,17 +136,26 @@ fn assemble(t: GgmlType, x: &str, op: &str) -> Option<String> {
     Some(format!("{COMMON}\n{x}\n{type_src}\n{k}\n{op}"))
 }
 
-/// The matrix-vector product for weights of type `t`, `tokens` tokens a workgroup.
-pub fn matvec_source(t: GgmlType, tokens: usize) -> Option<String> {
-    let op = format!("const TT: u32 = {tokens}u;\n{MATVEC_PARAMS}\n{ACT}\n{MATVEC}");
-    assemble(t, X_PLAIN, &op)
+/// Rows per thread the matvec may take (`RT` in shaders/quant/matvec.wgsl).
+pub const MATVEC_ROWS_PER_THREAD: [usize; 3] = [1, 2, 4];
+
+fn matvec_op(tokens: usize, rows_per_thread: usize) -> String {
+    format!(
+        "const TT: u32 = {tokens}u;\nconst RT: u32 = {rows_per_thread}u;\n{MATVEC_PARAMS}\n{ACT}\n{MATVEC}"
+    )
+}
+
+/// The matrix-vector product for weights of type `t`, `tokens` tokens a workgroup, each
+/// thread taking `rows_per_thread` rows (one of [`MATVEC_ROWS_PER_THREAD`]; 1 when `tokens`
+/// is more than 1).
+pub fn matvec_source(t: GgmlType, tokens: usize, rows_per_thread: usize) -> Option<String> {
+    assemble(t, X_PLAIN, &matvec_op(tokens, rows_per_thread))
 }
 
 /// The one-token matrix-vector product of type `t` whose activations are RMS-normed on the way
 /// in (the fused entry points `main_qkv` and `main_gate_up` take a norm with them).
-pub fn matvec_normed_source(t: GgmlType) -> Option<String> {
-    let op = format!("const TT: u32 = 1u;\n{MATVEC_PARAMS}\n{ACT}\n{MATVEC}");
-    assemble(t, X_NORMED, &op)
+pub fn matvec_normed_source(t: GgmlType, rows_per_thread: usize) -> Option<String> {
+    assemble(t, X_NORMED, &matvec_op(1, rows_per_thread))
 }
 
 /// The tiled matrix product (prefill batches) for weights of type `t`.
@@ -164,17 +173,21 @@ pub fn all_sources() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for t in gpu_types() {
         let name = t.to_string().to_lowercase();
-        for tokens in [1, MATVEC_BATCH] {
+        for rt in MATVEC_ROWS_PER_THREAD {
             out.push((
-                format!("matvec{tokens}_{name}"),
-                matvec_source(t, tokens).unwrap_or_default(),
+                format!("matvec1_rt{rt}_{name}"),
+                matvec_source(t, 1, rt).unwrap_or_default(),
+            ));
+            out.push((
+                format!("matvec_normed_rt{rt}_{name}"),
+                matvec_normed_source(t, rt).unwrap_or_default(),
             ));
         }
-        out.push((format!("gemm_{name}"), gemm_source(t).unwrap_or_default()));
         out.push((
-            format!("matvec_normed_{name}"),
-            matvec_normed_source(t).unwrap_or_default(),
+            format!("matvec{MATVEC_BATCH}_{name}"),
+            matvec_source(t, MATVEC_BATCH, 1).unwrap_or_default(),
         ));
+        out.push((format!("gemm_{name}"), gemm_source(t).unwrap_or_default()));
         out.push((
             format!("get_rows_{name}"),
             get_rows_source(t).unwrap_or_default(),
@@ -295,7 +308,7 @@ pub mod params {
 
     /// (shader, WGSL struct name, size of the Rust twin) for every uniform struct.
     pub const STRUCTS: [(&str, &str, usize); 9] = [
-        ("matvec1_q8_0", "MatvecParams", size_of::<MatvecParams>()),
+        ("matvec1_rt1_q8_0", "MatvecParams", size_of::<MatvecParams>()),
         ("gemm_q8_0", "MatvecParams", size_of::<MatvecParams>()),
         ("get_rows_q8_0", "GetRowsParams", size_of::<GetRowsParams>()),
         ("rms_norm", "NormParams", size_of::<NormParams>()),
