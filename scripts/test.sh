@@ -13,6 +13,10 @@ node test/fetch-models.mjs
 # One release build serves the tests and the examples (shared/TOOLCHAIN.md: one build per toolchain).
 step "Rust core: unit tests, integration tests (tests/main.rs), examples build"
 cargo test --release -p wasm-chord-core
+# The GPU tests once more in the shape GPUs get (lavapipe, a software adapter, gets 4 rows a
+# thread and no folded RMS norm): one row a thread, the norm folded into every product.
+step "GPU tests (lavapipe) with the hardware GPUs' decode shape"
+WASM_CHORD_GPU_TUNE=rt=1,fuse_norm=4294967295 cargo test --release -p wasm-chord-core --test main -- gpu::
 # The kernel tests of wasm/tests natively too: there they check the AVX2 kernels' x86 order.
 cargo test --release -p wasm-chord-wasm --test simd128
 

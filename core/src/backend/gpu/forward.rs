@@ -88,23 +88,39 @@ const NORMS: [Norm; 6] = [
 /// shaders/quant/matvec.wgsl).
 const MATVEC_GROUPS: usize = 2;
 
-/// How the one-token products are shaped on this device. Defaults are what measured best;
-/// `WASM_CHORD_GPU_TUNE` (native, e.g. `rt=2,fuse_norm=0`) overrides them, to measure others.
+/// How the one-token products are shaped on this device, by what measured best (README, GPU
+/// section). `WASM_CHORD_GPU_TUNE` (native; e.g. `rt=2,fuse_norm=0`, `fuse_norm=N` bytes)
+/// overrides it, to measure others.
 #[derive(Debug, Clone, Copy)]
 struct Tuning {
     /// Weight rows each matvec thread takes when decoding (one of
     /// [`shaders::MATVEC_ROWS_PER_THREAD`]).
     rows_per_thread: usize,
-    /// Fold the RMS norm into the products after it (saves a dispatch; every workgroup then
-    /// re-reads the whole row to sum its squares).
-    fuse_norm: bool,
+    /// The RMS norm is folded into the products after it (saving a dispatch) while the whole
+    /// row that every workgroup then re-reads to sum its squares is at most this many bytes
+    /// over all workgroups.
+    fuse_norm_bytes: usize,
 }
 
 impl Tuning {
-    fn new() -> Tuning {
-        let mut t = Tuning {
-            rows_per_thread: 1,
-            fuse_norm: true,
+    fn new(dev: &GpuDevice) -> Tuning {
+        // Software adapters (lavapipe, SwiftShader) pay for each workgroup and each re-read
+        // on the CPU: 4 rows a thread and no folded norm decoded SmolLM2 2.4x as fast on
+        // lavapipe. On an H200, 2 or 4 rows a thread were 7-20% slower (fewer workgroups in
+        // flight), and folding the norm paid on SmolLM2 (+5%) but cost TinyLlama 9% and
+        // Llama-3-8B 19-33%.
+        let name = dev.info.adapter.to_lowercase();
+        let software = dev.info.device_type == "cpu" || name.contains("swiftshader");
+        let mut t = if software {
+            Tuning {
+                rows_per_thread: 4,
+                fuse_norm_bytes: 0,
+            }
+        } else {
+            Tuning {
+                rows_per_thread: 1,
+                fuse_norm_bytes: 4 << 20,
+            }
         };
         #[cfg(not(target_arch = "wasm32"))]
         if let Ok(spec) = std::env::var("WASM_CHORD_GPU_TUNE") {
@@ -119,7 +135,7 @@ impl Tuning {
                             t.rows_per_thread = rt;
                         }
                     }
-                    Some(("fuse_norm", v)) => t.fuse_norm = v != "0",
+                    Some(("fuse_norm", v)) => t.fuse_norm_bytes = v.parse().unwrap_or(0),
                     _ => {}
                 }
             }
@@ -352,7 +368,7 @@ impl GpuModel {
         types.push(embd.ty);
         types.sort_by_key(|t| t.id());
         types.dedup();
-        let tune = Tuning::new();
+        let tune = Tuning::new(&dev);
         let rt = tune.rows_per_thread;
         let mut pipes = HashMap::new();
         for &t in &types {
@@ -864,7 +880,8 @@ impl<'a> GpuForward<'a> {
         binds: &[(u32, BufRef)],
         groups: [u32; 3],
     ) {
-        let fuse = self.g.tune.fuse_norm;
+        let reread = groups.iter().map(|&g| g as usize).product::<usize>() * p.cols as usize * 4;
+        let fuse = reread <= self.g.tune.fuse_norm_bytes;
         let norm = self.last_norm.take().filter(|n| {
             fuse && n.slot + 1 == self.list.len()
                 && n.dst == Act::Cur
