@@ -118,6 +118,7 @@ async function open(source, progress) {
       if (hit) return { chunks: readCached(hit, { chunkBytes: CHUNK }), size: hit.size, phase: 'cache', entry: hit };
       const entry = await downloadModel(source.url, {
         ...source.downloadOptions,
+        _maxBytes: wasm.maxModelBytes(),
         onProgress: (p) => progress('download', p.loaded, p.total),
       });
       return { chunks: readCached(entry, { chunkBytes: CHUNK }), size: entry.size, phase: 'cache', entry };

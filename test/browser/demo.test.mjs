@@ -208,6 +208,9 @@ for (const isolated of [false, true]) {
           truncated: await codeOf(wasmChord.loadModel('/models/truncated.gguf')),
           missing: await codeOf(wasmChord.loadModel('/models/nothere.gguf')),
           tooLarge: await codeOf(wasmChord.loadModel('/models/huge.gguf', { cache: false })),
+          // Through the cache: refused from the Content-Length, before anything is stored.
+          tooLargeCached: await codeOf(wasmChord.loadModel('/models/huge.gguf')),
+          cachedAfterHuge: (await wasmChord.listCached()).map((e) => e.name).filter((n) => n.includes('huge')),
           empty: await codeOf(wasmChord.loadModel(new Uint8Array(0))),
           hugeCount: await codeOf(wasmChord.loadModel(hugeCount)),
           hugeArray: await codeOf(wasmChord.loadModel(new Blob([hugeArray]))),
@@ -223,6 +226,8 @@ for (const isolated of [false, true]) {
       assert.match(got.truncated, /^WasmChordError:ERR_(GGUF_TRUNCATED|TENSOR_OUT_OF_BOUNDS)$/);
       assert.equal(got.missing, 'WasmChordError:ERR_DOWNLOAD_FAILED');
       assert.equal(got.tooLarge, 'WasmChordError:ERR_MODEL_TOO_LARGE');
+      assert.equal(got.tooLargeCached, 'WasmChordError:ERR_MODEL_TOO_LARGE');
+      assert.deepEqual(got.cachedAfterHuge, []);
       assert.equal(got.empty, 'WasmChordError:ERR_GGUF_BAD_MAGIC');
       assert.equal(got.hugeCount, 'WasmChordError:ERR_GGUF_TRUNCATED');
       assert.equal(got.hugeArray, 'WasmChordError:ERR_GGUF_TRUNCATED');

@@ -79,6 +79,13 @@ async function resumeHash(s, part, opts) {
   return hasher;
 }
 
+function tooLarge(url, bytes, max) {
+  return new WasmChordError(
+    'ERR_MODEL_TOO_LARGE',
+    `${url.href} is ${bytes} bytes or more; this browser can load at most ${max} bytes into wasm memory`,
+  );
+}
+
 /** One pass of HTTP: continues the partial download when it can. Resolves `{ sha256, size, serverSha, part }`. */
 async function fetchOnce(s, url, name, signal, emit, opts) {
   let part = (await readIndex(s)).partials[url.href] ?? null;
@@ -117,6 +124,12 @@ async function fetchOnce(s, url, name, signal, emit, opts) {
   // A compressed body arrives decoded: its Content-Length is not the size, and Range would
   // count compressed bytes.
   const total = encoded ? 0 : reply.total;
+  // A model that cannot be loaded anyway (loadModel passes what wasm memory can hold) is refused
+  // before anything of it is stored.
+  if (opts._maxBytes !== undefined && total > opts._maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge(url, total, opts._maxBytes);
+  }
   if (part && !append) await s.store.deleteBlob(part.blob); // the server sent the whole file again
   const stated = serverSha(res.headers) ?? (append ? part.sha256 : undefined);
   part = {
@@ -164,6 +177,11 @@ async function fetchOnce(s, url, name, signal, emit, opts) {
         if (fill === buf.length) await flush();
       }
       loaded += value.byteLength;
+      if (opts._maxBytes !== undefined && loaded > opts._maxBytes) {
+        await reader.cancel().catch(() => {});
+        await dropPartial(s, url.href);
+        throw tooLarge(url, loaded, opts._maxBytes);
+      }
       emit(loaded, Math.max(total, loaded));
     }
   } catch (e) {
@@ -284,6 +302,9 @@ export async function downloadModel(source, opts = {}) {
   const url = checkDownloadArgs(source, opts, globalThis.location?.href);
   if (opts._chunkBytes !== undefined && !(Number.isSafeInteger(opts._chunkBytes) && opts._chunkBytes > 0)) {
     throw invalidArgument('_chunkBytes', 'expected a positive integer');
+  }
+  if (opts._maxBytes !== undefined && !(Number.isSafeInteger(opts._maxBytes) && opts._maxBytes >= 0)) {
+    throw invalidArgument('_maxBytes', 'expected a non-negative integer');
   }
   const s = await openStore(opts);
   if (opts.signal?.aborted) throw abortErrorFor(opts.signal);
