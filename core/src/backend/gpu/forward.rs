@@ -1035,7 +1035,8 @@ impl ForwardOps for GpuForward<'_> {
             (3, BufRef::Act(Act::Gate)),
         ];
         // One workgroup's two thread groups take the same gate and up rows.
-        let groups = MatKernel::Matvec1.groups(MATVEC_GROUPS * rows, 1, self.g.tune.rows_per_thread);
+        let groups =
+            MatKernel::Matvec1.groups(MATVEC_GROUPS * rows, 1, self.g.tune.rows_per_thread);
         self.push_fused(|normed| Pipe::MatvecGateUp(ty, normed), p, &binds, groups);
     }
 

@@ -308,7 +308,11 @@ pub mod params {
 
     /// (shader, WGSL struct name, size of the Rust twin) for every uniform struct.
     pub const STRUCTS: [(&str, &str, usize); 9] = [
-        ("matvec1_rt1_q8_0", "MatvecParams", size_of::<MatvecParams>()),
+        (
+            "matvec1_rt1_q8_0",
+            "MatvecParams",
+            size_of::<MatvecParams>(),
+        ),
         ("gemm_q8_0", "MatvecParams", size_of::<MatvecParams>()),
         ("get_rows_q8_0", "GetRowsParams", size_of::<GetRowsParams>()),
         ("rms_norm", "NormParams", size_of::<NormParams>()),
