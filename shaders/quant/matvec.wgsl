@@ -18,8 +18,9 @@
 @group(0) @binding(6) var<storage, read_write> out_v: array<f32>;
 
 const WG: u32 = 64u;
-// Threads per row, and rows per workgroup (MATVEC_ROWS in backend/gpu/forward.rs). On an H200,
-// 32 threads a row decoded as fast as 64 or faster (up to 12%), and up to 29% faster than 16.
+// Threads per row, and thread groups per workgroup (MATVEC_GROUPS in backend/gpu/forward.rs).
+// On an H200, 32 threads a row decoded as fast as 64 or faster (up to 12%), and up to 29%
+// faster than 16.
 // RT, the rows each thread takes (defined before this file, like TT), shares every activation
 // load between RT rows: a workgroup's first TPR threads take rows 0 .. RT, the others RT .. 2·RT.
 const TPR: u32 = 32u;

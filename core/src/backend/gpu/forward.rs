@@ -104,14 +104,13 @@ struct Tuning {
 
 impl Tuning {
     fn new(dev: &GpuDevice) -> Tuning {
-        // Software adapters (lavapipe, SwiftShader) pay for each workgroup and each re-read
-        // on the CPU: 4 rows a thread and no folded norm decoded SmolLM2 2.4x as fast on
-        // lavapipe. On an H200, 2 or 4 rows a thread were 7-20% slower (fewer workgroups in
-        // flight), and folding the norm paid on SmolLM2 (+5%) but cost TinyLlama 9% and
-        // Llama-3-8B 19-33%.
-        let name = dev.info.adapter.to_lowercase();
-        let software = dev.info.device_type == "cpu" || name.contains("swiftshader");
-        let mut t = if software {
+        // Software adapters (lavapipe; SwiftShader in Chromium, whose WebGPU adapter reports
+        // a CPU too) pay on the CPU for each workgroup and each re-read: 4 rows a thread and
+        // no folded norm decoded SmolLM2 2.4x as fast on lavapipe (1.0 -> 2.4 tok/s). On an
+        // H200, 2 rows a thread were 2-8% slower and 4 rows 11-21% (fewer workgroups in
+        // flight); the folded norm was 5% faster on SmolLM2, but leaving it out was 9% faster
+        // on TinyLlama and 19-33% on Llama-3-8B.
+        let mut t = if dev.info.device_type == "cpu" {
             Tuning {
                 rows_per_thread: 4,
                 fuse_norm_bytes: 0,
