@@ -102,6 +102,14 @@ const plan = (url, p) => plans.set(new URL(url).pathname + new URL(url).search, 
 /** GET requests for exactly `url`. */
 const gets = (url) => log.filter((r) => r.method === 'GET' && server.url(r.url) === url);
 
+/** Polls `pred` in Node until it holds; fails after `ms` naming what was awaited. */
+async function until(pred, what, ms = 10_000) {
+  for (const end = Date.now() + ms; !pred(); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 before(async () => {
   server = await startServer({
     root,
@@ -478,16 +486,16 @@ for (const backend of ['opfs', 'indexeddb']) {
         const twice = (c, { url, opts }) => Promise.all([c.downloadModel(url, opts), c.downloadModel(url, opts)]);
         const once = (c, { url, opts }) => c.downloadModel(url, opts);
         const giveUp = async (c, { url, opts }) => {
-          await new Promise((r) => setTimeout(r, 100));
           const t = Date.now();
           const err = await c.downloadModel(url, { ...opts, signal: AbortSignal.timeout(100) }).catch((e) => e.name);
           return { err, ms: Date.now() - t };
         };
-        const [[ea, ea2], eb, ec] = await Promise.all([
-          run(a, twice, { url, opts }),
-          run(b, once, { url, opts }),
-          run(c, giveUp, { url, opts }),
-        ]);
+        const pa = run(a, twice, { url, opts });
+        const pb = run(b, once, { url, opts });
+        // Tab c starts only once a download is under way, so it waits for a held lock: on a
+        // slow machine it could otherwise take the lock first and make a GET of its own.
+        await until(() => gets(url).length > 0, 'a GET of the shared URL');
+        const [[ea, ea2], eb, ec] = await Promise.all([pa, pb, run(c, giveUp, { url, opts })]);
         assert.equal(ea.sha256, bigSha);
         assert.deepEqual(ea2, ea);
         assert.deepEqual(eb, ea);
