@@ -578,3 +578,40 @@ fn quant_mad_round_f16_simd_is_bit_exact_with_scalar() {
         }
     }
 }
+
+/// Every tile dot (prefill: several weight rows by several tokens) gives, for each of its
+/// outputs, the bits of the one-row dot it stands for: `vec_dot`, or the repacked gemm order.
+#[test]
+fn quant_tile_dots_are_bit_exact_with_one_row_dots() {
+    use wasm_chord_core::quant::{TILE_ROWS, TILE_TOKENS};
+    let mut rng = Rng(0x5eed_0007);
+    let mut tiled = Vec::new();
+    for t in WEIGHT_TYPES {
+        let k = kernels(t).unwrap();
+        let Some(tile) = k.dot_tile else { continue };
+        tiled.push(t);
+        let one_row = k.repacked.map_or(k.vec_dot, |rp| rp.gemm);
+        for n in lengths(t) {
+            let w: Vec<Vec<u8>> = (0..TILE_ROWS).map(|_| random_weights(t, &mut rng, n)).collect();
+            let x: Vec<Vec<u8>> = (0..TILE_TOKENS)
+                .map(|_| quantize_act(k.vec_dot_type, &rng.row(n), false))
+                .collect();
+            let out = tile(
+                n,
+                std::array::from_fn(|r| &w[r][..]),
+                std::array::from_fn(|i| &x[i][..]),
+            );
+            for (i, row) in out.iter().enumerate() {
+                for (r, v) in row.iter().enumerate() {
+                    let want = one_row(n, &w[r], &x[i]);
+                    assert_eq!(v.to_bits(), want.to_bits(), "{t} n={n} token {i} row {r}: {v} vs {want}");
+                }
+            }
+        }
+    }
+    if kernel_isa() == "avx2" {
+        for t in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K] {
+            assert!(tiled.contains(&t), "{t} has no tile dot: {tiled:?}");
+        }
+    }
+}

@@ -24,7 +24,7 @@ use super::{float, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_1, QK_K};
 /// Horizontal sum of 8 f32 lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn hsum_ps(v: __m256) -> f32 {
+pub(super) fn hsum_ps(v: __m256) -> f32 {
     let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
     let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     let s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -56,14 +56,14 @@ static F16_TO_F32: [f32; 1 << 16] = {
 /// emit `vpinsrw`, which merges into a live register (often the accumulator) and so chains
 /// every block behind the previous block's FMA.
 #[inline(always)]
-fn f16x(b: [u8; 2]) -> f32 {
+pub(super) fn f16x(b: [u8; 2]) -> f32 {
     F16_TO_F32[u16::from_le_bytes(b) as usize]
 }
 
 /// 16 bytes of nibbles -> 32 bytes: low nibbles in bytes 0..16, high nibbles in bytes 16..32.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn unpack_nibbles(qs: &[u8; 16]) -> __m256i {
+pub(super) fn unpack_nibbles(qs: &[u8; 16]) -> __m256i {
     // SAFETY: qs is exactly 16 bytes; loadu needs no alignment.
     let t = unsafe { _mm_loadu_si128(qs.as_ptr().cast()) };
     let v = _mm256_set_m128i(_mm_srli_epi16::<4>(t), t);
@@ -73,7 +73,7 @@ fn unpack_nibbles(qs: &[u8; 16]) -> __m256i {
 /// Bit `i` of `x` -> byte `i` = 0xff when set, 0x00 when clear.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn bytes_from_bits_32(x: u32) -> __m256i {
+pub(super) fn bytes_from_bits_32(x: u32) -> __m256i {
     let t = _mm256_set1_epi32(x as i32);
     let shuf = _mm256_set_epi64x(
         0x0303_0303_0303_0303,
@@ -107,7 +107,7 @@ fn mul_sum_i8(a: __m256i, b: __m256i) -> __m256 {
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn load_i8x32(q: &[i8; 32]) -> __m256i {
+pub(super) fn load_i8x32(q: &[i8; 32]) -> __m256i {
     // SAFETY: q is exactly 32 bytes; loadu needs no alignment.
     unsafe { _mm256_loadu_si256(q.as_ptr().cast()) }
 }
@@ -188,7 +188,7 @@ fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn load_u8x32(q: &[u8; 32]) -> __m256i {
+pub(super) fn load_u8x32(q: &[u8; 32]) -> __m256i {
     // SAFETY: q is exactly 32 bytes; loadu needs no alignment.
     unsafe { _mm256_loadu_si256(q.as_ptr().cast()) }
 }

@@ -28,6 +28,28 @@ pub struct TypeKernels {
     /// `vec_dot`'s (the SIMD128 32-value block formats: the activation block is unpacked once
     /// for both rows).
     pub vec_dot_2rows: Option<VecDot2Rows>,
+    /// A tile of [`TILE_ROWS`] weight rows by [`TILE_TOKENS`] activation rows, each result
+    /// bit-identical to `vec_dot` (to `repacked.gemm` for a repacked type): prefill.
+    pub dot_tile: Option<TileDot>,
+}
+
+/// Weight rows of a [`TileDot`].
+pub const TILE_ROWS: usize = 2;
+/// Activation rows (tokens) of a [`TileDot`].
+pub const TILE_TOKENS: usize = 4;
+/// `out[t][r]` of a tile.
+pub type Tile = [[f32; TILE_ROWS]; TILE_TOKENS];
+/// `out[t][r] = dot(n, w[r], x[t])` for a tile of rows and tokens.
+pub type TileDot = fn(n: usize, w: [&[u8]; TILE_ROWS], x: [&[u8]; TILE_TOKENS]) -> Tile;
+
+/// A tile by one-row dots: the scalar twin of every [`TileDot`].
+pub fn scalar_tile(
+    n: usize,
+    w: [&[u8]; TILE_ROWS],
+    x: [&[u8]; TILE_TOKENS],
+    dot: fn(usize, &[u8], &[u8]) -> f32,
+) -> Tile {
+    std::array::from_fn(|t| std::array::from_fn(|r| dot(n, w[r], x[t])))
 }
 
 /// `[vec_dot(n, w0, x), vec_dot(n, w1, x)]` in one pass.
@@ -74,6 +96,7 @@ const fn tk(
         vec_dot,
         repacked: None,
         vec_dot_2rows: None,
+        dot_tile: None,
     }
 }
 
@@ -113,8 +136,16 @@ static SCALAR: [TypeKernels; 13] = [
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::{avx2, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
-    use super::{tk, tk_repacked, RepackedDots, TypeKernels, T};
+    use super::super::{avx2, avx2_tile as at, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
+    use super::{tk, tk_repacked, RepackedDots, TileDot, TypeKernels, T};
+
+    /// A table entry with a tile dot.
+    const fn tiled(k: TypeKernels, dot_tile: TileDot) -> TypeKernels {
+        TypeKernels {
+            dot_tile: Some(dot_tile),
+            ..k
+        }
+    }
 
     /// The scalar table with every kernel that has an AVX2 twin swapped in (Q2_K and Q3_K
     /// dots are still scalar).
@@ -123,17 +154,18 @@ mod x86 {
         tk(T::F32,  float::dequantize_row_f32,  T::F32,  avx2::vec_dot_f32),
         tk(T::F16,  float::dequantize_row_f16,  T::F16,  avx2::vec_dot_f16),
         tk(T::BF16, float::dequantize_row_bf16, T::BF16, avx2::vec_dot_bf16),
-        tk(T::Q4_0, q4_0::dequantize_row_q4_0,  T::Q8_0, avx2::vec_dot_q4_0_q8_0),
-        tk(T::Q4_1, q4_1::dequantize_row_q4_1,  T::Q8_1, avx2::vec_dot_q4_1_q8_1),
-        tk(T::Q5_0, q5_0::dequantize_row_q5_0,  T::Q8_0, avx2::vec_dot_q5_0_q8_0),
+        tiled(tk(T::Q4_0, q4_0::dequantize_row_q4_0,  T::Q8_0, avx2::vec_dot_q4_0_q8_0), at::tile_q4_0_q8_0),
+        tiled(tk(T::Q4_1, q4_1::dequantize_row_q4_1,  T::Q8_1, avx2::vec_dot_q4_1_q8_1), at::tile_q4_1_q8_1),
+        tiled(tk(T::Q5_0, q5_0::dequantize_row_q5_0,  T::Q8_0, avx2::vec_dot_q5_0_q8_0), at::tile_q5_0_q8_0),
         tk(T::Q5_1, q5_1::dequantize_row_q5_1,  T::Q8_1, avx2::vec_dot_q5_1_q8_1),
-        tk(T::Q8_0, q8_0::dequantize_row_q8_0,  T::Q8_0, avx2::vec_dot_q8_0_q8_0),
+        tiled(tk(T::Q8_0, q8_0::dequantize_row_q8_0,  T::Q8_0, avx2::vec_dot_q8_0_q8_0), at::tile_q8_0_q8_0),
         tk(T::Q2_K, q2_k::dequantize_row_q2_k,  T::Q8_K, q2_k::vec_dot_q2_k_q8_k),
         tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
-        tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, avx2::vec_dot_q4_k_q8_k,
+        tiled(tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, avx2::vec_dot_q4_k_q8_k,
             RepackedDots { gemv: avx2::vec_dot_q4_k_q8_k_gemv, gemm: avx2::vec_dot_q4_k_q8_k_gemm }),
+            at::tile_q4_k_q8_k_gemm),
         tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, avx2::vec_dot_q5_k_q8_k),
-        tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, avx2::vec_dot_q6_k_q8_k),
+        tiled(tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, avx2::vec_dot_q6_k_q8_k), at::tile_q6_k_q8_k),
     ];
 }
 

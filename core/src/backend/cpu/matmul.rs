@@ -8,7 +8,7 @@
 use super::threads::{SharedMut, ThreadPool};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, TensorInfo};
-use crate::quant::{self, GgmlType, TypeKernels};
+use crate::quant::{self, GgmlType, TypeKernels, TILE_ROWS, TILE_TOKENS};
 
 /// A 2-D weight in the model file: `rows` outputs, each a row of `cols` inputs.
 #[derive(Clone, Copy)]
@@ -137,6 +137,20 @@ pub fn matmul(
     } else {
         0
     };
+    // Tokens a tile dot may take: all of them in whole tiles; for a type llama.cpp repacks,
+    // whose tile is the gemm order, only the grouped ones, and none where it is not repacked.
+    let tiled_tokens = match w.kernels.dot_tile {
+        None => 0,
+        Some(_) if w.kernels.repacked.is_some() => {
+            if w.rows.is_multiple_of(quant::REPACK_ROWS) {
+                grouped
+            } else {
+                0
+            }
+        }
+        Some(_) => n_tokens,
+    };
+    let tiled_tokens = tiled_tokens - tiled_tokens % TILE_TOKENS;
     let (rows, cols) = (w.rows, w.cols);
 
     // Chunks of whole cache lines of `out` (16 f32), so two threads never write one line.
@@ -144,17 +158,58 @@ pub fn matmul(
     let chunk = rows.div_ceil(n_chunks).next_multiple_of(ROWS_PER_LINE);
     let n_chunks = rows.div_ceil(chunk);
     let out_ptr = SharedMut::new(out);
+    // One-row dots over a block of rows and tokens, in llama.cpp's order for each token.
+    let single_dots = |rs: std::ops::Range<usize>, ts: std::ops::Range<usize>| {
+        for r in rs {
+            let wr = w.row(file, r);
+            for t in ts.clone() {
+                let dot = if t < grouped { dot_grouped } else { dot_single };
+                let v = dot(cols, wr, &xq[t * xq_row..(t + 1) * xq_row]);
+                // SAFETY: t < n_tokens and r < rows, so the index is inside `out` (len
+                // n_tokens * rows, asserted above); row ranges of different chunks are
+                // disjoint, so no two tasks write the same element; `out` stays mutably
+                // borrowed until for_each returns.
+                unsafe { out_ptr.write(t * rows + r, v) };
+            }
+        }
+    };
     pool.for_each(n_chunks, |c| {
         let r0 = c * chunk;
         let r1 = (r0 + chunk).min(rows);
         for t0 in (0..n_tokens).step_by(TOKEN_TILE) {
             let t1 = (t0 + TOKEN_TILE).min(n_tokens);
-            let mut r_single = r0;
+            let xrow = |t: usize| &xq[t * xq_row..(t + 1) * xq_row];
+            // Whole tiles first: rows in pairs, tokens in fours (TOKEN_TILE is a multiple of 4).
+            let (mut r_single, mut t_single) = (r0, t0);
+            if let Some(tile) = w.kernels.dot_tile {
+                let t_end = t1.min(tiled_tokens.max(t0));
+                let t_end = t0 + (t_end - t0) / TILE_TOKENS * TILE_TOKENS;
+                let r_end = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
+                for r in (r0..r_end).step_by(TILE_ROWS) {
+                    let wr = std::array::from_fn(|i| w.row(file, r + i));
+                    for t in (t0..t_end).step_by(TILE_TOKENS) {
+                        let v = tile(cols, wr, std::array::from_fn(|i| xrow(t + i)));
+                        for (i, row) in v.iter().enumerate() {
+                            for (j, &vj) in row.iter().enumerate() {
+                                // SAFETY: t + i < t_end <= n_tokens and r + j < r_end <= r1 <= rows,
+                                // so the index is inside `out`; rows [r0, r1) are this chunk's alone.
+                                unsafe { out_ptr.write((t + i) * rows + r + j, vj) };
+                            }
+                        }
+                    }
+                }
+                // What no tile covered: the odd row for every token, and every row for the
+                // tokens past the last whole tile.
+                if t_end > t0 {
+                    single_dots(r_end..r1, t0..t_end);
+                    (r_single, t_single) = (r0, t_end);
+                }
+            }
             if let Some(dot2) = dot_2rows {
-                for r in (r0..r1 - 1).step_by(2) {
+                for r in (r_single..r1 - 1).step_by(2) {
                     let (wa, wb) = (w.row(file, r), w.row(file, r + 1));
-                    for t in t0..t1 {
-                        let [a, b] = dot2(cols, wa, wb, &xq[t * xq_row..(t + 1) * xq_row]);
+                    for t in t_single..t1 {
+                        let [a, b] = dot2(cols, wa, wb, xrow(t));
                         // SAFETY: t < n_tokens and r < r + 1 < r1 <= rows, so both indices are
                         // inside `out`; rows [r0, r1) belong to this chunk alone (see below).
                         unsafe {
@@ -162,21 +217,85 @@ pub fn matmul(
                             out_ptr.write(t * rows + r + 1, b);
                         }
                     }
-                    r_single = r + 2;
                 }
+                r_single += (r1 - r_single) / 2 * 2;
             }
-            for r in r_single..r1 {
-                let wr = w.row(file, r);
-                for t in t0..t1 {
-                    let dot = if t < grouped { dot_grouped } else { dot_single };
-                    let v = dot(cols, wr, &xq[t * xq_row..(t + 1) * xq_row]);
-                    // SAFETY: t < n_tokens and r < rows, so the index is inside `out`
-                    // (len n_tokens * rows, asserted above); row ranges [r0, r1) of different
-                    // chunks are disjoint, so no two tasks write the same element; `out` stays
-                    // mutably borrowed until for_each returns.
-                    unsafe { out_ptr.write(t * rows + r, v) };
+            single_dots(r_single..r1, t_single..t1);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A matrix of `rows` x `cols` weights of type `ty` over `bytes` (from offset 0).
+    fn matrix(ty: GgmlType, rows: usize, cols: usize) -> QMatrix {
+        QMatrix {
+            ty,
+            offset: 0,
+            rows,
+            cols,
+            row_bytes: cols / ty.block_len() * ty.block_bytes(),
+            kernels: quant::kernels(ty).unwrap(),
+        }
+    }
+
+    fn pseudo_random(seed: u64, n: usize) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Every output, whether a tile, a two-row dot or a one-row dot computed it, carries the
+    /// bits of the one-row dot llama.cpp's order gives it: for a repacked matrix the gemm order
+    /// inside whole groups of four tokens and the gemv order after them, else `vec_dot`. Shapes
+    /// cut tiles at every edge: odd rows, token counts around the group and tile sizes.
+    #[test]
+    fn matmul_outputs_equal_their_one_row_dots() {
+        let pool = ThreadPool::new(2);
+        let mut scratch = MatmulScratch::default();
+        for (ty, cols) in [
+            (GgmlType::Q4_0, 64),
+            (GgmlType::Q4_1, 96),
+            (GgmlType::Q8_0, 64),
+            (GgmlType::Q5_0, 32),
+            (GgmlType::Q4_K, 512),
+            (GgmlType::Q6_K, 256),
+            (GgmlType::F32, 40),
+        ] {
+            for rows in [8, 37, 48] {
+                let w = matrix(ty, rows, cols);
+                let mut file = vec![0u8; rows * w.row_bytes];
+                let vals = pseudo_random(rows as u64, rows * cols);
+                assert!(quant::quantize_weights(ty, &vals, &mut file));
+                for n_tokens in [1, 3, 5, 8, 37] {
+                    let x = pseudo_random(1000 + n_tokens as u64, n_tokens * cols);
+                    let mut out = vec![0.0f32; n_tokens * rows];
+                    matmul(&pool, &file, &w, &x, &mut out, n_tokens, &mut scratch);
+                    let act = w.vec_dot_type();
+                    let mut xq = vec![0u8; cols / act.block_len() * act.block_bytes()];
+                    let repacked = w.kernels.repacked.filter(|_| rows % quant::REPACK_ROWS == 0);
+                    let grouped = if n_tokens > 3 { n_tokens - n_tokens % 4 } else { 0 };
+                    for t in 0..n_tokens {
+                        quant::quantize_row(act, &x[t * cols..(t + 1) * cols], &mut xq);
+                        let dot = match repacked {
+                            Some(rp) if t < grouped => rp.gemm,
+                            Some(rp) => rp.gemv,
+                            None => w.kernels.vec_dot,
+                        };
+                        for r in 0..rows {
+                            let want = dot(cols, w.row(&file, r), &xq);
+                            let got = out[t * rows + r];
+                            assert_eq!(got.to_bits(), want.to_bits(), "{ty} {rows}x{cols}, {n_tokens} tokens: [{t}, {r}] {got} vs {want}");
+                        }
+                    }
                 }
             }
         }
-    });
+    }
 }

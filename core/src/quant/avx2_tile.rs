@@ -1,0 +1,331 @@
+//! AVX2 tile dots for prefill: [`TILE_ROWS`] weight rows against [`TILE_TOKENS`] activation
+//! rows in one pass, so each weight block is unpacked once for several tokens and each
+//! activation block is loaded once for several rows.
+//!
+//! Every output keeps its own accumulator and sees the same operations, in the same order, as
+//! the one-row dot it stands for (`avx2.rs`; llama.cpp's per-row order, or its repacked gemm
+//! order for Q4_K). Integer partial sums are exact, so however they are gathered the floats
+//! that follow are the same: a tile changes speed, never a bit.
+
+use std::arch::x86_64::*;
+
+use super::avx2::{f16x, hsum_ps, load_i8x32, load_u8x32, unpack_nibbles};
+use super::blocks::{
+    as_blocks, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0,
+    BlockQ8_1,
+};
+use super::dispatch::{has_avx2, Tile, TILE_ROWS as R, TILE_TOKENS as T};
+use super::{f16_le, q4_k};
+
+/// One weight block made ready for its tile: combined-scale factor, min (Q4_1), and the
+/// 32 values as bytes: `a` unsigned for `maddubs`, `sign` the signed values whose signs are
+/// moved onto the activations (the signed formats), or `None`.
+#[derive(Clone, Copy)]
+struct PrepW {
+    d: f32,
+    m: f32,
+    a: __m256i,
+    sign: Option<__m256i>,
+}
+
+/// `fold_blocks` of `avx2.rs` for a tile: output (t, r) gets `acc = fma(d_r·d_t, lanes, acc)`
+/// block by block and ggml's horizontal sum, plus (`MIN`) the scalar `m·s` chain of Q4_1.
+#[inline(always)]
+fn tile_32<W, X, const MIN: bool>(
+    w: [&[W]; R],
+    x: [&[X]; T],
+    prep: impl Fn(&W) -> PrepW,
+    act: impl Fn(&X) -> (f32, f32, &[i8; 32]),
+) -> Tile {
+    let nb = w[0].len();
+    assert!(w.iter().all(|r| r.len() == nb) && x.iter().all(|t| t.len() == nb));
+    // SAFETY: only called from the `avx2,fma,f16c` tile kernels below, which the dispatch
+    // runs after has_avx2() confirmed those features.
+    unsafe {
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [[_mm256_setzero_ps(); R]; T];
+        let mut summs = [[0.0f32; R]; T];
+        for b in 0..nb {
+            let pw: [PrepW; R] = std::array::from_fn(|r| prep(&w[r][b]));
+            for t in 0..T {
+                let (dx, sx, qx) = act(&x[t][b]);
+                let qx = load_i8x32(qx);
+                for r in 0..R {
+                    if MIN {
+                        summs[t][r] = pw[r].m.mul_add(sx, summs[t][r]);
+                    }
+                    let y = match pw[r].sign {
+                        Some(s) => _mm256_sign_epi8(qx, s),
+                        None => qx,
+                    };
+                    let p = _mm256_madd_epi16(_mm256_maddubs_epi16(pw[r].a, y), ones);
+                    let d = _mm256_set1_ps(pw[r].d * dx);
+                    acc[t][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[t][r]);
+                }
+            }
+        }
+        std::array::from_fn(|t| {
+            std::array::from_fn(|r| {
+                let s = hsum_ps(acc[t][r]);
+                if MIN {
+                    s + summs[t][r]
+                } else {
+                    s
+                }
+            })
+        })
+    }
+}
+
+/// Prep of a signed weight block: `|w|` for `maddubs`, `w` for the signs.
+#[inline(always)]
+fn signed(d: f32, q: __m256i) -> PrepW {
+    // SAFETY: called only inside the avx2 tile kernels (see tile_32).
+    let a = unsafe { _mm256_sign_epi8(q, q) };
+    PrepW {
+        d,
+        m: 0.0,
+        a,
+        sign: Some(q),
+    }
+}
+
+#[inline(always)]
+fn act_q8_0(b: &BlockQ8_0) -> (f32, f32, &[i8; 32]) {
+    (f16x(b.d), 0.0, &b.qs)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn tile_q4_0(w: [&[BlockQ4_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
+    let eight = _mm256_set1_epi8(8);
+    tile_32::<_, _, false>(
+        w,
+        x,
+        |b| signed(f16x(b.d), _mm256_sub_epi8(unpack_nibbles(&b.qs), eight)),
+        act_q8_0,
+    )
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn tile_q4_1(w: [&[BlockQ4_1]; R], x: [&[BlockQ8_1]; T]) -> Tile {
+    tile_32::<_, _, true>(
+        w,
+        x,
+        |b| PrepW {
+            d: f16x(b.d),
+            m: f16x(b.m),
+            a: unpack_nibbles(&b.qs),
+            sign: None,
+        },
+        |b| (f16x(b.d), f16x(b.s), &b.qs),
+    )
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn tile_q5_0(w: [&[BlockQ5_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
+    let f0 = _mm256_set1_epi8(0xf0u8 as i8);
+    tile_32::<_, _, false>(
+        w,
+        x,
+        |b| {
+            // As avx2::dot_q5_0_q8_0: (nibble | bit4 << 4) - 16.
+            let bits = super::avx2::bytes_from_bits_32(u32::from_le_bytes(b.qh));
+            let hi = _mm256_andnot_si256(bits, f0);
+            signed(f16x(b.d), _mm256_or_si256(unpack_nibbles(&b.qs), hi))
+        },
+        act_q8_0,
+    )
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn tile_q8_0(w: [&[BlockQ8_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
+    tile_32::<_, _, false>(w, x, |b| signed(f16x(b.d), load_i8x32(&b.qs)), act_q8_0)
+}
+
+/// Sums of each of 8 vectors of 8 i32 lanes (exact: integer adds in any order).
+#[inline(always)]
+fn hsum8_epi32(v: [__m256i; 8]) -> [i32; 8] {
+    // SAFETY: called only inside the avx2 tile kernels (see tile_32); storeu needs no alignment.
+    unsafe {
+        let h01 = _mm256_hadd_epi32(v[0], v[1]);
+        let h23 = _mm256_hadd_epi32(v[2], v[3]);
+        let h45 = _mm256_hadd_epi32(v[4], v[5]);
+        let h67 = _mm256_hadd_epi32(v[6], v[7]);
+        // Each 128-bit half: the half-sums of four vectors, in order.
+        let h03 = _mm256_hadd_epi32(h01, h23);
+        let h47 = _mm256_hadd_epi32(h45, h67);
+        let lo = _mm256_permute2x128_si256::<0x20>(h03, h47);
+        let hi = _mm256_permute2x128_si256::<0x31>(h03, h47);
+        let mut out = [0i32; 8];
+        _mm256_storeu_si256(out.as_mut_ptr().cast(), _mm256_add_epi32(lo, hi));
+        out
+    }
+}
+
+const _: () = assert!(R * T == 8, "hsum8_epi32 gathers one tile of pair sums");
+
+/// Q4_K in llama.cpp's repacked gemm order (`q4_k::fold_repacked` with `per_chunk`): per
+/// 64-value chunk the exact integer dot and min sums, then one FMA each into `acc`/`acc_m`.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn tile_q4_k_gemm(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; T]) -> Tile {
+    let nb = w[0].len();
+    assert!(w.iter().all(|r| r.len() == nb) && x.iter().all(|t| t.len() == nb));
+    let m4 = _mm256_set1_epi8(0x0f);
+    let mut acc = [[0.0f32; R]; T];
+    let mut acc_m = [[0.0f32; R]; T];
+    for b in 0..nb {
+        let bw: [&BlockQ4K; R] = std::array::from_fn(|r| &w[r][b]);
+        let bx: [&BlockQ8K; T] = std::array::from_fn(|t| &x[t][b]);
+        let scm: [([u8; 8], [u8; 8]); R] =
+            std::array::from_fn(|r| q4_k::scales_mins_k4(&bw[r].scales));
+        let mut dots = [[[0i32; 4]; R]; T];
+        for j in 0..4 {
+            let mut v = [_mm256_setzero_si256(); 8];
+            for r in 0..R {
+                let (sc, _) = &scm[r];
+                let q = load_u8x32(bw[r].qs[32 * j..32 * j + 32].try_into().unwrap());
+                let lo = _mm256_and_si256(q, m4);
+                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
+                let (s0, s1) = (
+                    _mm256_set1_epi16(sc[2 * j] as i16),
+                    _mm256_set1_epi16(sc[2 * j + 1] as i16),
+                );
+                for t in 0..T {
+                    let y = &bx[t].qs[64 * j..64 * j + 64];
+                    let y0 = load_i8x32(y[..32].try_into().unwrap());
+                    let y1 = load_i8x32(y[32..].try_into().unwrap());
+                    let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
+                    let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
+                    v[t * R + r] = _mm256_add_epi32(p0, p1);
+                }
+            }
+            let s = hsum8_epi32(v);
+            for t in 0..T {
+                for r in 0..R {
+                    dots[t][r][j] = s[t * R + r];
+                }
+            }
+        }
+        for t in 0..T {
+            let yd = f32::from_le_bytes(bx[t].d);
+            let bs: [i32; 16] = std::array::from_fn(|i| bx[t].bsum(i));
+            for r in 0..R {
+                let mn = &scm[r].1;
+                let (d, dmin) = (f16_le(bw[r].d) * yd, f16_le(bw[r].dmin) * yd);
+                for j in 0..4 {
+                    let m = mn[2 * j] as i32 * (bs[4 * j] + bs[4 * j + 1])
+                        + mn[2 * j + 1] as i32 * (bs[4 * j + 2] + bs[4 * j + 3]);
+                    acc[t][r] = (dots[t][r][j] as f32).mul_add(d, acc[t][r]);
+                    acc_m[t][r] = (m as f32).mul_add(dmin, acc_m[t][r]);
+                }
+            }
+        }
+    }
+    std::array::from_fn(|t| std::array::from_fn(|r| acc[t][r] - acc_m[t][r]))
+}
+
+/// Q6_K in `avx2::dot_q6_k_q8_k`'s order: per super-block the exact integer lanes (offset
+/// first), then one FMA into the output's 8-lane accumulator.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn tile_q6_k(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; T]) -> Tile {
+    let nb = w[0].len();
+    assert!(w.iter().all(|r| r.len() == nb) && x.iter().all(|t| t.len() == nb));
+    let m4 = _mm256_set1_epi8(0x0f);
+    let m3 = _mm256_set1_epi8(0x03);
+    let m3_2 = _mm256_set1_epi8(0x0c);
+    let m3_4 = _mm256_set1_epi8(0x30);
+    let m3_6 = _mm256_set1_epi8(0xc0u8 as i8);
+    let mut acc = [[_mm256_setzero_ps(); R]; T];
+    for b in 0..nb {
+        let bw: [&BlockQ6K; R] = std::array::from_fn(|r| &w[r][b]);
+        let bx: [&BlockQ8K; T] = std::array::from_fn(|t| &x[t][b]);
+        let mut sumi: [[__m256i; R]; T] = std::array::from_fn(|t| {
+            std::array::from_fn(|r| {
+                let offs: [i32; 8] = std::array::from_fn(|l| {
+                    -32 * (bw[r].scales[2 * l] as i32 * bx[t].bsum(2 * l)
+                        + bw[r].scales[2 * l + 1] as i32 * bx[t].bsum(2 * l + 1))
+                });
+                // SAFETY: offs is exactly 8 i32; loadu needs no alignment.
+                unsafe { _mm256_loadu_si256(offs.as_ptr().cast()) }
+            })
+        });
+        for half in 0..2 {
+            for r in 0..R {
+                let ql = &bw[r].ql[64 * half..64 * half + 64];
+                let (ql0, ql1) = (
+                    load_u8x32(ql[..32].try_into().unwrap()),
+                    load_u8x32(ql[32..].try_into().unwrap()),
+                );
+                let qh = load_u8x32(bw[r].qh[32 * half..32 * half + 32].try_into().unwrap());
+                let v = [
+                    _mm256_or_si256(
+                        _mm256_and_si256(ql0, m4),
+                        _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m3)),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(ql1, m4),
+                        _mm256_slli_epi16::<2>(_mm256_and_si256(qh, m3_2)),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
+                        _mm256_and_si256(qh, m3_4),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
+                        _mm256_srli_epi16::<2>(_mm256_and_si256(qh, m3_6)),
+                    ),
+                ];
+                let sc = &bw[r].scales[8 * half..8 * half + 8];
+                let scv: [__m256i; 4] = std::array::from_fn(|k| {
+                    _mm256_set_m128i(
+                        _mm_set1_epi16(sc[2 * k + 1] as i16),
+                        _mm_set1_epi16(sc[2 * k] as i16),
+                    )
+                });
+                for t in 0..T {
+                    let y = &bx[t].qs[128 * half..128 * half + 128];
+                    for k in 0..4 {
+                        let yk = load_i8x32(y[32 * k..32 * k + 32].try_into().unwrap());
+                        let p = _mm256_maddubs_epi16(v[k], yk);
+                        sumi[t][r] = _mm256_add_epi32(sumi[t][r], _mm256_madd_epi16(p, scv[k]));
+                    }
+                }
+            }
+        }
+        for t in 0..T {
+            for r in 0..R {
+                let d = _mm256_set1_ps(f32::from_le_bytes(bx[t].d) * f16x(bw[r].d));
+                acc[t][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi[t][r]), acc[t][r]);
+            }
+        }
+    }
+    std::array::from_fn(|t| std::array::from_fn(|r| hsum_ps(acc[t][r])))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Safe entry points for the dispatch table: each falls back to the scalar one-row dots.
+
+macro_rules! tile_entry {
+    ($(#[$doc:meta])* $name:ident = $fast:ident, $scalar:path) => {
+        $(#[$doc])*
+        pub(super) fn $name(n: usize, w: [&[u8]; R], x: [&[u8]; T]) -> Tile {
+            if has_avx2() {
+                let wb = w.map(as_blocks);
+                let xb = x.map(as_blocks);
+                let _ = n;
+                // SAFETY: has_avx2() checked at run time that the CPU supports avx2, fma and
+                // f16c, the features the callee is compiled with.
+                unsafe { $fast(wb, xb) }
+            } else {
+                super::dispatch::scalar_tile(n, w, x, $scalar)
+            }
+        }
+    };
+}
+
+tile_entry!(tile_q4_0_q8_0 = tile_q4_0, super::q4_0::vec_dot_q4_0_q8_0);
+tile_entry!(tile_q4_1_q8_1 = tile_q4_1, super::q4_1::vec_dot_q4_1_q8_1);
+tile_entry!(tile_q5_0_q8_0 = tile_q5_0, super::q5_0::vec_dot_q5_0_q8_0);
+tile_entry!(tile_q8_0_q8_0 = tile_q8_0, super::q8_0::vec_dot_q8_0_q8_0);
+tile_entry!(tile_q4_k_q8_k_gemm = tile_q4_k_gemm, q4_k::vec_dot_q4_k_q8_k_gemm);
+tile_entry!(tile_q6_k_q8_k = tile_q6_k, super::q6_k::vec_dot_q6_k_q8_k);
