@@ -592,7 +592,9 @@ fn quant_tile_dots_are_bit_exact_with_one_row_dots() {
         tiled.push(t);
         let one_row = k.repacked.map_or(k.vec_dot, |rp| rp.gemm);
         for n in lengths(t) {
-            let w: Vec<Vec<u8>> = (0..TILE_ROWS).map(|_| random_weights(t, &mut rng, n)).collect();
+            let w: Vec<Vec<u8>> = (0..TILE_ROWS)
+                .map(|_| random_weights(t, &mut rng, n))
+                .collect();
             let x: Vec<Vec<u8>> = (0..TILE_TOKENS)
                 .map(|_| quantize_act(k.vec_dot_type, &rng.row(n), false))
                 .collect();
@@ -604,13 +606,24 @@ fn quant_tile_dots_are_bit_exact_with_one_row_dots() {
             for (i, row) in out.iter().enumerate() {
                 for (r, v) in row.iter().enumerate() {
                     let want = one_row(n, &w[r], &x[i]);
-                    assert_eq!(v.to_bits(), want.to_bits(), "{t} n={n} token {i} row {r}: {v} vs {want}");
+                    assert_eq!(
+                        v.to_bits(),
+                        want.to_bits(),
+                        "{t} n={n} token {i} row {r}: {v} vs {want}"
+                    );
                 }
             }
         }
     }
     if kernel_isa() == "avx2" {
-        for t in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K] {
+        for t in [
+            GgmlType::Q4_0,
+            GgmlType::Q4_1,
+            GgmlType::Q5_0,
+            GgmlType::Q8_0,
+            GgmlType::Q4_K,
+            GgmlType::Q6_K,
+        ] {
             assert!(tiled.contains(&t), "{t} has no tile dot: {tiled:?}");
         }
     }

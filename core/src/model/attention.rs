@@ -13,6 +13,7 @@
 //! The flash kernels follow ggml's x86 operation order exactly (bit-identical results); the
 //! mul_mat path reproduces its roundings but not its summation order.
 
+use super::flash_group::{flash_tiled_rows, QueryRow};
 use crate::backend::cpu::fma_fn;
 use crate::backend::cpu::ops::{
     axpy, dot_f16_ggml, dot_f32, exp_sub_inplace, fma_axpy, fma_chain_dots, scale_inplace,
@@ -30,7 +31,7 @@ pub const MAX_HEAD_DIM: usize = 512;
 const FLASH_TILED_MIN_ROWS: usize = 64;
 
 /// Cells per key tile of ggml's tiled flash-attention kernel (tiles start at cell 0).
-const FLASH_KV_TILE: usize = 64;
+pub(super) const FLASH_KV_TILE: usize = 64;
 
 /// Query heads the one-row kernel takes together over one KV head (more are done in turns).
 const HEADS_PER_PASS: usize = 8;
@@ -66,7 +67,7 @@ pub struct AttnShape {
 }
 
 /// One layer's f16 cache, viewed for reading: rows are widened to f32 one head at a time.
-struct KvView<'a> {
+pub(super) struct KvView<'a> {
     k: &'a [f16],
     v: &'a [f16],
     /// Row widths: n_head_kv · head_dim, n_head_kv · head_dim_v
@@ -76,7 +77,7 @@ struct KvView<'a> {
 
 impl KvView<'_> {
     #[inline]
-    fn k_into(&self, pos: usize, kvh: usize, out: &mut [f32]) {
+    pub(super) fn k_into(&self, pos: usize, kvh: usize, out: &mut [f32]) {
         let hd = out.len();
         f16_to_f32_row(
             &self.k[pos * self.dk + kvh * hd..pos * self.dk + (kvh + 1) * hd],
@@ -84,7 +85,7 @@ impl KvView<'_> {
         );
     }
     #[inline]
-    fn v_into(&self, pos: usize, kvh: usize, out: &mut [f32]) {
+    pub(super) fn v_into(&self, pos: usize, kvh: usize, out: &mut [f32]) {
         let hd = out.len();
         f16_to_f32_row(
             &self.v[pos * self.dv + kvh * hd..pos * self.dv + (kvh + 1) * hd],
@@ -131,6 +132,12 @@ pub fn attention(
     let kernel = Kernel::select(flash_attention, n_tok);
     if kernel == Kernel::FlashRow {
         flash_rows_by_kv_head(pool, sh, &kv, q, pos0, n_tok, out);
+        return;
+    }
+    // The grouped twin of `head_flash_tiled` is built on FMA instructions; without them
+    // (wasm) `mul_add` is a libm call, and the one-row kernel's own lane code is faster.
+    if kernel == Kernel::FlashTiled && crate::quant::has_avx2() {
+        flash_tiled_by_kv_head(pool, sh, &kv, q, pos0, n_tok, out);
         return;
     }
 
@@ -234,6 +241,43 @@ fn flash_rows_by_kv_head(
                 heads_flash_row(kv, sh, kvh, qs, lo..p + 1, o);
             }
         }
+    });
+}
+
+/// The tiled flash kernel for every (query head, token), one task per (KV head, token group):
+/// [`flash_tiled_rows`] widens each key tile once for all the task's rows.
+fn flash_tiled_by_kv_head(
+    pool: &ThreadPool,
+    sh: AttnShape,
+    kv: &KvView<'_>,
+    q: &[f32],
+    pos0: usize,
+    n_tok: usize,
+    out: &mut [f32],
+) {
+    let q_per_kv = sh.n_head / sh.n_head_kv;
+    let (hd, hdv) = (sh.head_dim, sh.head_dim_v);
+    let (wq, wo) = (sh.n_head * hd, sh.n_head * hdv);
+    let (groups, per_group) = token_groups(pool, sh.n_head_kv, n_tok);
+    let out_ptr = SharedMut::new(out);
+    pool.for_each(sh.n_head_kv * groups, |task| {
+        let (kvh, g) = (task % sh.n_head_kv, task / sh.n_head_kv);
+        let mut rows = Vec::with_capacity(per_group * q_per_kv);
+        for t in g * per_group..((g + 1) * per_group).min(n_tok) {
+            let p = pos0 + t;
+            let lo = sh.window.map_or(0, |w| (p + 1).saturating_sub(w));
+            for h in kvh * q_per_kv..(kvh + 1) * q_per_kv {
+                rows.push(QueryRow {
+                    q: &q[t * wq + h * hd..t * wq + (h + 1) * hd],
+                    range: lo..p + 1,
+                    // SAFETY: each (t, h) belongs to one task (t from its group, h from its
+                    // KV head), so these ranges of `out` are disjoint and in bounds (t < n_tok,
+                    // h < n_head); `out` stays borrowed until for_each returns.
+                    out: unsafe { out_ptr.slice(t * wo + h * hdv, hdv) },
+                });
+            }
+        }
+        flash_tiled_rows(kv, sh, kvh, &mut rows);
     });
 }
 
@@ -426,6 +470,67 @@ mod tests {
                                 "n {n} flash {flash} t{t} h{h} d{d}: {got} vs {want}"
                             );
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The grouped tiled kernel (whole key tiles widened once for many rows) gives every
+    /// row the bits of the one-row tiled kernel: causal and windowed, a batch after cached
+    /// tokens, head sizes with and without a partial V slice.
+    #[test]
+    fn grouped_tiled_flash_is_bit_exact_with_one_row_kernel() {
+        let shapes = [
+            (9, 3, 64, 64, None, 0, 150),
+            (4, 1, 256, 256, Some(100), 0, 130),
+            (4, 2, 72, 80, None, 70, 90),
+        ];
+        for (n_head, n_head_kv, hd, hdv, window, pos0, n) in shapes {
+            let sh = AttnShape {
+                n_head,
+                n_head_kv,
+                head_dim: hd,
+                head_dim_v: hdv,
+                scale: 1.0 / (hd as f32).sqrt(),
+                window,
+            };
+            let (dk, dv, n_kv) = (n_head_kv * hd, n_head_kv * hdv, pos0 + n);
+            let val = |i: usize| (i as f32 * 0.37).sin() * 2.0;
+            let q: Vec<f32> = (0..n * n_head * hd).map(|i| val(i + 1)).collect();
+            let k: Vec<f32> = (0..n * dk).map(|i| val(i * 3 + 7)).collect();
+            let v: Vec<f32> = (0..n * dv).map(|i| val(i * 5 + 11)).collect();
+            let mut ck: Vec<f16> = (0..n_kv * dk)
+                .map(|i| f16::from_f32(val(i * 7 + 3)))
+                .collect();
+            let mut cv: Vec<f16> = (0..n_kv * dv)
+                .map(|i| f16::from_f32(val(i * 11 + 5)))
+                .collect();
+            let (mut out, mut sc) = (vec![0.0; n * n_head * hdv], Vec::new());
+            let pool = ThreadPool::new(2);
+            attention(
+                &pool, true, sh, &q, &k, &v, &mut ck, &mut cv, pos0, n, &mut out, &mut sc,
+            );
+            let kv = KvView {
+                k: &ck,
+                v: &cv,
+                dk,
+                dv,
+            };
+            let mut want = vec![0.0f32; hdv];
+            for t in 0..n {
+                let p = pos0 + t;
+                let lo = window.map_or(0, |w| (p + 1).saturating_sub(w));
+                for h in 0..n_head {
+                    let qh = &q[(t * n_head + h) * hd..(t * n_head + h + 1) * hd];
+                    head_flash_tiled(&kv, sh, h / (n_head / n_head_kv), qh, lo..p + 1, &mut want);
+                    let got = &out[(t * n_head + h) * hdv..(t * n_head + h + 1) * hdv];
+                    for (d, (g, w)) in got.iter().zip(&want).enumerate() {
+                        assert_eq!(
+                            g.to_bits(),
+                            w.to_bits(),
+                            "hd {hd} t{t} h{h} d{d}: {g} vs {w}"
+                        );
                     }
                 }
             }

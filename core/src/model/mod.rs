@@ -7,6 +7,7 @@
 
 pub(crate) mod attention;
 pub(crate) mod cpu_forward;
+mod flash_group;
 mod gemma3;
 mod hparams;
 mod kv_cache;

@@ -11,8 +11,7 @@ use std::arch::x86_64::*;
 
 use super::avx2::{f16x, hsum_ps, load_i8x32, load_u8x32, unpack_nibbles};
 use super::blocks::{
-    as_blocks, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0,
-    BlockQ8_1,
+    as_blocks, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
 };
 use super::dispatch::{has_avx2, Tile, TILE_ROWS as R, TILE_TOKENS as T};
 use super::{f16_le, q4_k};
@@ -327,5 +326,8 @@ tile_entry!(tile_q4_0_q8_0 = tile_q4_0, super::q4_0::vec_dot_q4_0_q8_0);
 tile_entry!(tile_q4_1_q8_1 = tile_q4_1, super::q4_1::vec_dot_q4_1_q8_1);
 tile_entry!(tile_q5_0_q8_0 = tile_q5_0, super::q5_0::vec_dot_q5_0_q8_0);
 tile_entry!(tile_q8_0_q8_0 = tile_q8_0, super::q8_0::vec_dot_q8_0_q8_0);
-tile_entry!(tile_q4_k_q8_k_gemm = tile_q4_k_gemm, q4_k::vec_dot_q4_k_q8_k_gemm);
+tile_entry!(
+    tile_q4_k_q8_k_gemm = tile_q4_k_gemm,
+    q4_k::vec_dot_q4_k_q8_k_gemm
+);
 tile_entry!(tile_q6_k_q8_k = tile_q6_k, super::q6_k::vec_dot_q6_k_q8_k);

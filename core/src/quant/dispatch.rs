@@ -136,7 +136,9 @@ static SCALAR: [TypeKernels; 13] = [
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::{avx2, avx2_tile as at, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
+    use super::super::{
+        avx2, avx2_tile as at, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0,
+    };
     use super::{tk, tk_repacked, RepackedDots, TileDot, TypeKernels, T};
 
     /// A table entry with a tile dot.

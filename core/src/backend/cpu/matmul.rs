@@ -245,7 +245,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
             })
             .collect()
@@ -279,8 +281,15 @@ mod tests {
                     matmul(&pool, &file, &w, &x, &mut out, n_tokens, &mut scratch);
                     let act = w.vec_dot_type();
                     let mut xq = vec![0u8; cols / act.block_len() * act.block_bytes()];
-                    let repacked = w.kernels.repacked.filter(|_| rows % quant::REPACK_ROWS == 0);
-                    let grouped = if n_tokens > 3 { n_tokens - n_tokens % 4 } else { 0 };
+                    let repacked = w
+                        .kernels
+                        .repacked
+                        .filter(|_| rows % quant::REPACK_ROWS == 0);
+                    let grouped = if n_tokens > 3 {
+                        n_tokens - n_tokens % 4
+                    } else {
+                        0
+                    };
                     for t in 0..n_tokens {
                         quant::quantize_row(act, &x[t * cols..(t + 1) * cols], &mut xq);
                         let dot = match repacked {
@@ -291,7 +300,11 @@ mod tests {
                         for r in 0..rows {
                             let want = dot(cols, w.row(&file, r), &xq);
                             let got = out[t * rows + r];
-                            assert_eq!(got.to_bits(), want.to_bits(), "{ty} {rows}x{cols}, {n_tokens} tokens: [{t}, {r}] {got} vs {want}");
+                            assert_eq!(
+                                got.to_bits(),
+                                want.to_bits(),
+                                "{ty} {rows}x{cols}, {n_tokens} tokens: [{t}, {r}] {got} vs {want}"
+                            );
                         }
                     }
                 }
