@@ -288,6 +288,19 @@ fn quant_fast_quantize_row_is_bit_exact_with_scalar() {
             "{t} ties"
         );
     }
+    // Q8_K super-blocks whose largest magnitude comes twice with both signs (the first sets
+    // the sign of d), or that hold NaN or infinities.
+    let mut odd = rng.row(4 * 256);
+    (odd[10], odd[200]) = (-9.0, 9.0);
+    (odd[256 + 3], odd[256 + 4]) = (9.0, -9.0);
+    odd[512 + 17] = f32::NAN;
+    odd[768 + 5] = f32::INFINITY;
+    odd[768 + 6] = f32::NEG_INFINITY;
+    assert_eq!(
+        quantize_act(GgmlType::Q8_K, &odd, false),
+        quantize_act(GgmlType::Q8_K, &odd, true),
+        "Q8_K odd blocks"
+    );
     // The tie rows really are ties, rounded to even.
     let q = quantize_act(GgmlType::Q8_0, &ties, false);
     assert_eq!(f16_at(&q, 0), 1.0);

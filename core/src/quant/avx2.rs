@@ -16,7 +16,7 @@ use super::blocks::{
     BlockQ5_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, QK,
 };
 use super::dispatch::has_avx2;
-use super::{float, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_1, QK_K};
+use super::{float, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_1, q8_k, QK_K};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (no memory access, so safe to call from code compiled with the same features).
@@ -486,6 +486,65 @@ fn quantize_q8_1(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// Q8_K (`q8_k::quantize_row_q8_k`, bit for bit, non-finite input included): the first value
+/// of largest magnitude maps to -127; products are rounded ties-to-even; NaN products become 0
+/// as the scalar `as i32` makes them; `bsums` from the packed bytes.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn quantize_q8_k(src: &[f32], dst: &mut [u8]) {
+    let sign = _mm256_set1_ps(-0.0);
+    for (x, b) in src.chunks_exact(QK_K).zip(as_blocks_mut::<BlockQ8K>(dst)) {
+        let (xv, _) = x.as_chunks::<8>();
+        // SAFETY (all loads/stores here): each chunk is exactly 8 f32, qs/bsums exact sizes;
+        // loadu/storeu need no alignment.
+        let load = |c: &[f32; 8]| unsafe { _mm256_loadu_ps(c.as_ptr()) };
+        // max(|v|, m) keeps m when v is NaN, as the scalar `>` test skips NaN.
+        let mut m = _mm256_setzero_ps();
+        for c in xv {
+            m = _mm256_max_ps(_mm256_andnot_ps(sign, load(c)), m);
+        }
+        let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
+        let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        let amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+        if amax == 0.0 {
+            b.d = 0f32.to_le_bytes();
+            b.qs = [0; QK_K];
+            b.bsums = [0; 32];
+            continue;
+        }
+        let max = x.iter().copied().find(|v| v.abs() == amax).unwrap_or(amax);
+        let iscale = -127.0 / max;
+        let is = _mm256_set1_ps(iscale);
+        let q127 = _mm256_set1_epi32(127);
+        let ones8 = _mm256_set1_epi8(1);
+        let ones16 = _mm256_set1_epi16(1);
+        let (qc, _) = b.qs.as_chunks_mut::<32>();
+        for (k, (c4, q)) in xv.chunks_exact(4).zip(qc).enumerate() {
+            let i: [__m256i; 4] = std::array::from_fn(|j| {
+                let r = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                    _mm256_mul_ps(load(&c4[j]), is),
+                );
+                let r = _mm256_and_ps(r, _mm256_cmp_ps::<_CMP_ORD_Q>(r, r));
+                _mm256_min_epi32(_mm256_cvtps_epi32(r), q127)
+            });
+            let p = _mm256_packs_epi16(
+                _mm256_packs_epi32(i[0], i[1]),
+                _mm256_packs_epi32(i[2], i[3]),
+            );
+            let p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            unsafe { _mm256_storeu_si256(q.as_mut_ptr().cast(), p) };
+            // Sums of 4 bytes in 8 lanes; lanes 0..4 are the first 16 bytes, 4..8 the next.
+            let s4 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, p), ones16);
+            let mut l = [0i32; 8];
+            unsafe { _mm256_storeu_si256(l.as_mut_ptr().cast(), s4) };
+            for (g, lanes) in l.chunks_exact(4).enumerate() {
+                let sum = lanes.iter().sum::<i32>() as i16;
+                b.bsums[4 * k + 2 * g..4 * k + 2 * g + 2].copy_from_slice(&sum.to_le_bytes());
+            }
+        }
+        b.d = (1.0 / iscale).to_le_bytes();
+    }
+}
+
 /// f32 -> f16 -> f32, 8 lanes at a time (F16C rounds to nearest even, as `half` does).
 #[target_feature(enable = "avx2,fma,f16c")]
 fn round_f16(x: &mut [f32]) {
@@ -593,6 +652,10 @@ entry!(quantize_row_q8_0(src: &[f32], dst: &mut [u8]) -> () = {
     debug_assert_eq!(dst.len(), src.len() / QK * 34);
     quantize_q8_0(src, dst)
 }, q8_0::quantize_row_q8_0);
+entry!(quantize_row_q8_k(src: &[f32], dst: &mut [u8]) -> () = {
+    debug_assert_eq!(dst.len(), src.len() / QK_K * 292);
+    quantize_q8_k(src, dst)
+}, q8_k::quantize_row_q8_k);
 entry!(quantize_row_q8_1(src: &[f32], dst: &mut [u8]) -> () = {
     debug_assert_eq!(dst.len(), src.len() / QK * 36);
     quantize_q8_1(src, dst)

@@ -13,7 +13,7 @@ use super::avx2::{f16x, hsum_ps, load_i8x32, load_u8x32, unpack_nibbles};
 use super::blocks::{
     as_blocks, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
 };
-use super::dispatch::{has_avx2, Tile, TILE_ROWS as R, TILE_TOKENS as T};
+use super::dispatch::{has_avx2, has_avx_vnni, Tile, TILE_ROWS as R, TILE_TOKENS as T};
 use super::{f16_le, q4_k};
 
 /// One weight block made ready for its tile: combined-scale factor, min (Q4_1), and the
@@ -30,7 +30,7 @@ struct PrepW {
 /// `fold_blocks` of `avx2.rs` for a tile: output (t, r) gets `acc = fma(d_r·d_t, lanes, acc)`
 /// block by block and ggml's horizontal sum, plus (`MIN`) the scalar `m·s` chain of Q4_1.
 #[inline(always)]
-fn tile_32<W, X, const MIN: bool>(
+fn tile_32<W, X, const MIN: bool, const VNNI: bool>(
     w: [&[W]; R],
     x: [&[X]; T],
     prep: impl Fn(&W) -> PrepW,
@@ -57,7 +57,13 @@ fn tile_32<W, X, const MIN: bool>(
                         Some(s) => _mm256_sign_epi8(qx, s),
                         None => qx,
                     };
-                    let p = _mm256_madd_epi16(_mm256_maddubs_epi16(pw[r].a, y), ones);
+                    // No pair of products saturates i16 here (|a| <= 128, |y| <= 127 with
+                    // a 4-bit or sign-moved side), so `dpbusd` gives `maddubs`+`madd`'s sums.
+                    let p = if VNNI {
+                        _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), pw[r].a, y)
+                    } else {
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(pw[r].a, y), ones)
+                    };
                     let d = _mm256_set1_ps(pw[r].d * dx);
                     acc[t][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[t][r]);
                 }
@@ -94,51 +100,67 @@ fn act_q8_0(b: &BlockQ8_0) -> (f32, f32, &[i8; 32]) {
     (f16x(b.d), 0.0, &b.qs)
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn tile_q4_0(w: [&[BlockQ4_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
-    let eight = _mm256_set1_epi8(8);
-    tile_32::<_, _, false>(
-        w,
-        x,
-        |b| signed(f16x(b.d), _mm256_sub_epi8(unpack_nibbles(&b.qs), eight)),
-        act_q8_0,
-    )
+#[inline(always)]
+fn tile_q4_0<const VNNI: bool>(w: [&[BlockQ4_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
+    // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
+    // fma and f16c and called after the run-time check.
+    unsafe {
+        let eight = _mm256_set1_epi8(8);
+        tile_32::<_, _, false, VNNI>(
+            w,
+            x,
+            |b| signed(f16x(b.d), _mm256_sub_epi8(unpack_nibbles(&b.qs), eight)),
+            act_q8_0,
+        )
+    }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn tile_q4_1(w: [&[BlockQ4_1]; R], x: [&[BlockQ8_1]; T]) -> Tile {
-    tile_32::<_, _, true>(
-        w,
-        x,
-        |b| PrepW {
-            d: f16x(b.d),
-            m: f16x(b.m),
-            a: unpack_nibbles(&b.qs),
-            sign: None,
-        },
-        |b| (f16x(b.d), f16x(b.s), &b.qs),
-    )
+#[inline(always)]
+fn tile_q4_1<const VNNI: bool>(w: [&[BlockQ4_1]; R], x: [&[BlockQ8_1]; T]) -> Tile {
+    // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
+    // fma and f16c and called after the run-time check.
+    unsafe {
+        tile_32::<_, _, true, VNNI>(
+            w,
+            x,
+            |b| PrepW {
+                d: f16x(b.d),
+                m: f16x(b.m),
+                a: unpack_nibbles(&b.qs),
+                sign: None,
+            },
+            |b| (f16x(b.d), f16x(b.s), &b.qs),
+        )
+    }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn tile_q5_0(w: [&[BlockQ5_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
-    let f0 = _mm256_set1_epi8(0xf0u8 as i8);
-    tile_32::<_, _, false>(
-        w,
-        x,
-        |b| {
-            // As avx2::dot_q5_0_q8_0: (nibble | bit4 << 4) - 16.
-            let bits = super::avx2::bytes_from_bits_32(u32::from_le_bytes(b.qh));
-            let hi = _mm256_andnot_si256(bits, f0);
-            signed(f16x(b.d), _mm256_or_si256(unpack_nibbles(&b.qs), hi))
-        },
-        act_q8_0,
-    )
+#[inline(always)]
+fn tile_q5_0<const VNNI: bool>(w: [&[BlockQ5_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
+    // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
+    // fma and f16c and called after the run-time check.
+    unsafe {
+        let f0 = _mm256_set1_epi8(0xf0u8 as i8);
+        tile_32::<_, _, false, VNNI>(
+            w,
+            x,
+            |b| {
+                // As avx2::dot_q5_0_q8_0: (nibble | bit4 << 4) - 16.
+                let bits = super::avx2::bytes_from_bits_32(u32::from_le_bytes(b.qh));
+                let hi = _mm256_andnot_si256(bits, f0);
+                signed(f16x(b.d), _mm256_or_si256(unpack_nibbles(&b.qs), hi))
+            },
+            act_q8_0,
+        )
+    }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn tile_q8_0(w: [&[BlockQ8_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
-    tile_32::<_, _, false>(w, x, |b| signed(f16x(b.d), load_i8x32(&b.qs)), act_q8_0)
+#[inline(always)]
+fn tile_q8_0<const VNNI: bool>(w: [&[BlockQ8_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
+    // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
+    // fma and f16c and called after the run-time check.
+    unsafe {
+        tile_32::<_, _, false, VNNI>(w, x, |b| signed(f16x(b.d), load_i8x32(&b.qs)), act_q8_0)
+    }
 }
 
 /// Sums of each of 8 vectors of 8 i32 lanes (exact: integer adds in any order).
@@ -305,16 +327,13 @@ fn tile_q6_k(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; T]) -> Tile {
 // Safe entry points for the dispatch table: each falls back to the scalar one-row dots.
 
 macro_rules! tile_entry {
-    ($(#[$doc:meta])* $name:ident = $fast:ident, $scalar:path) => {
-        $(#[$doc])*
+    ($name:ident = $fast:ident, $scalar:path) => {
         pub(super) fn $name(n: usize, w: [&[u8]; R], x: [&[u8]; T]) -> Tile {
             if has_avx2() {
-                let wb = w.map(as_blocks);
-                let xb = x.map(as_blocks);
                 let _ = n;
                 // SAFETY: has_avx2() checked at run time that the CPU supports avx2, fma and
                 // f16c, the features the callee is compiled with.
-                unsafe { $fast(wb, xb) }
+                unsafe { $fast(w.map(as_blocks), x.map(as_blocks)) }
             } else {
                 super::dispatch::scalar_tile(n, w, x, $scalar)
             }
@@ -322,10 +341,58 @@ macro_rules! tile_entry {
     };
 }
 
-tile_entry!(tile_q4_0_q8_0 = tile_q4_0, super::q4_0::vec_dot_q4_0_q8_0);
-tile_entry!(tile_q4_1_q8_1 = tile_q4_1, super::q4_1::vec_dot_q4_1_q8_1);
-tile_entry!(tile_q5_0_q8_0 = tile_q5_0, super::q5_0::vec_dot_q5_0_q8_0);
-tile_entry!(tile_q8_0_q8_0 = tile_q8_0, super::q8_0::vec_dot_q8_0_q8_0);
+/// Entry points for the 32-value formats, whose pair sums take AVX-VNNI's `dpbusd` where the
+/// CPU has it.
+macro_rules! tile_entry_vnni {
+    ($name:ident = $generic:ident, $w:ty, $x:ty, $scalar:path) => {
+        pub(super) fn $name(n: usize, w: [&[u8]; R], x: [&[u8]; T]) -> Tile {
+            #[target_feature(enable = "avx2,fma,f16c")]
+            fn plain(w: [&[$w]; R], x: [&[$x]; T]) -> Tile {
+                $generic::<false>(w, x)
+            }
+            #[target_feature(enable = "avx2,fma,f16c,avxvnni")]
+            fn vnni(w: [&[$w]; R], x: [&[$x]; T]) -> Tile {
+                $generic::<true>(w, x)
+            }
+            let _ = n;
+            if has_avx_vnni() {
+                // SAFETY: has_avx_vnni() checked at run time that the CPU has avx2, fma, f16c
+                // and avxvnni, the features `vnni` is compiled with.
+                unsafe { vnni(w.map(as_blocks), x.map(as_blocks)) }
+            } else if has_avx2() {
+                // SAFETY: has_avx2() checked avx2, fma and f16c, the features of `plain`.
+                unsafe { plain(w.map(as_blocks), x.map(as_blocks)) }
+            } else {
+                super::dispatch::scalar_tile(n, w, x, $scalar)
+            }
+        }
+    };
+}
+
+tile_entry_vnni!(
+    tile_q4_0_q8_0 = tile_q4_0,
+    BlockQ4_0,
+    BlockQ8_0,
+    super::q4_0::vec_dot_q4_0_q8_0
+);
+tile_entry_vnni!(
+    tile_q4_1_q8_1 = tile_q4_1,
+    BlockQ4_1,
+    BlockQ8_1,
+    super::q4_1::vec_dot_q4_1_q8_1
+);
+tile_entry_vnni!(
+    tile_q5_0_q8_0 = tile_q5_0,
+    BlockQ5_0,
+    BlockQ8_0,
+    super::q5_0::vec_dot_q5_0_q8_0
+);
+tile_entry_vnni!(
+    tile_q8_0_q8_0 = tile_q8_0,
+    BlockQ8_0,
+    BlockQ8_0,
+    super::q8_0::vec_dot_q8_0_q8_0
+);
 tile_entry!(
     tile_q4_k_q8_k_gemm = tile_q4_k_gemm,
     q4_k::vec_dot_q4_k_q8_k_gemm

@@ -66,6 +66,23 @@ pub struct RepackedDots {
     pub gemm: fn(n: usize, w: &[u8], x: &[u8]) -> f32,
 }
 
+/// True when this CPU also has AVX-VNNI (`vpdpbusd` on 256-bit registers), detected once.
+pub fn has_avx_vnni() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            has_avx2()
+                && std::is_x86_feature_detected!("avxvnni")
+                && std::env::var_os("WASM_CHORD_NO_VNNI").is_none()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
 /// True when this CPU runs the AVX2 kernels (avx2, fma and f16c), detected once.
 pub fn has_avx2() -> bool {
     static DETECTED: OnceLock<bool> = OnceLock::new();
@@ -265,6 +282,7 @@ pub fn quantize_row(t: GgmlType, src: &[f32], dst: &mut [u8]) {
         match t {
             T::Q8_0 => return super::avx2::quantize_row_q8_0(src, dst),
             T::Q8_1 => return super::avx2::quantize_row_q8_1(src, dst),
+            T::Q8_K => return super::avx2::quantize_row_q8_k(src, dst),
             _ => {}
         }
     }
