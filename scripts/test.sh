@@ -17,6 +17,9 @@ cargo test --release -p wasm-chord-core
 # thread and no folded RMS norm): one row a thread, the norm folded into every product.
 step "GPU tests (lavapipe) with the hardware GPUs' decode shape"
 WASM_CHORD_GPU_TUNE=rt=1,fuse_norm=4294967295 cargo test --release -p wasm-chord-core --test main -- gpu::
+# On a CPU with AVX-VNNI the tile dots take it; the kernel and matmul tests once more without.
+WASM_CHORD_NO_VNNI=1 cargo test --release -p wasm-chord-core --test main -- quant::
+WASM_CHORD_NO_VNNI=1 cargo test --release -p wasm-chord-core --lib -- matmul
 # The kernel tests of wasm/tests natively too: there they check the AVX2 kernels' x86 order.
 cargo test --release -p wasm-chord-wasm --test simd128
 

@@ -301,17 +301,39 @@ fn dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
     hsum_ps(acc) - acc_m
 }
 
+/// Q6_K: 128 values of a half super-block as unsigned 6-bit bytes (`q + 32`), in four
+/// vectors of 32: low nibbles from `ql0`/`ql1` (then their high nibbles), top bits from `qh`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q6_k_values(ql0: __m256i, ql1: __m256i, qh: __m256i) -> [__m256i; 4] {
+    let m4 = _mm256_set1_epi8(0x0f);
+    let bits = |mask: u8| _mm256_and_si256(qh, _mm256_set1_epi8(mask as i8));
+    [
+        _mm256_or_si256(
+            _mm256_and_si256(ql0, m4),
+            _mm256_slli_epi16::<4>(bits(0x03)),
+        ),
+        _mm256_or_si256(
+            _mm256_and_si256(ql1, m4),
+            _mm256_slli_epi16::<2>(bits(0x0c)),
+        ),
+        _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
+            bits(0x30),
+        ),
+        _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
+            _mm256_srli_epi16::<2>(bits(0xc0)),
+        ),
+    ]
+}
+
 /// Q6_K: the unsigned 6-bit values (`q + 32`) go through `maddubs`, each half-lane is scaled by
 /// its sub-block's signed scale with `madd`, and the `-32` offset is `-32 * sum(sc * bsums)`,
 /// folded into the integer lanes so each lane stays exact.
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     let mut acc = _mm256_setzero_ps();
-    let m4 = _mm256_set1_epi8(0x0f);
-    let m3 = _mm256_set1_epi8(0x03);
-    let m3_2 = _mm256_set1_epi8(0x0c);
-    let m3_4 = _mm256_set1_epi8(0x30);
-    let m3_6 = _mm256_set1_epi8(0xc0u8 as i8);
     for (bw, bx) in w.iter().zip(x) {
         // Lane l carries the offset of sub-blocks 2l and 2l+1, as ggml's `madd` of bsums by
         // scales places it: the lanes are converted to f32 one by one, so placement matters.
@@ -331,24 +353,7 @@ fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
             .zip(bw.scales.chunks_exact(8))
         {
             let (ql0, ql1, qh) = (load_u8x32(&ql[0]), load_u8x32(&ql[1]), load_u8x32(qh));
-            let v = [
-                _mm256_or_si256(
-                    _mm256_and_si256(ql0, m4),
-                    _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m3)),
-                ),
-                _mm256_or_si256(
-                    _mm256_and_si256(ql1, m4),
-                    _mm256_slli_epi16::<2>(_mm256_and_si256(qh, m3_2)),
-                ),
-                _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
-                    _mm256_and_si256(qh, m3_4),
-                ),
-                _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
-                    _mm256_srli_epi16::<2>(_mm256_and_si256(qh, m3_6)),
-                ),
-            ];
+            let v = q6_k_values(ql0, ql1, qh);
             for (k, vk) in v.iter().enumerate() {
                 let p = _mm256_maddubs_epi16(*vk, load_i8x32(&y[k]));
                 let scv = _mm256_set_m128i(

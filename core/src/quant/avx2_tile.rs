@@ -9,7 +9,7 @@
 
 use std::arch::x86_64::*;
 
-use super::avx2::{f16x, hsum_ps, load_i8x32, load_u8x32, unpack_nibbles};
+use super::avx2::{f16x, hsum_ps, load_i8x32, load_u8x32, q6_k_values, unpack_nibbles};
 use super::blocks::{
     as_blocks, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
 };
@@ -251,11 +251,6 @@ fn tile_q4_k_gemm(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; T]) -> Tile {
 fn tile_q6_k(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; T]) -> Tile {
     let nb = w[0].len();
     assert!(w.iter().all(|r| r.len() == nb) && x.iter().all(|t| t.len() == nb));
-    let m4 = _mm256_set1_epi8(0x0f);
-    let m3 = _mm256_set1_epi8(0x03);
-    let m3_2 = _mm256_set1_epi8(0x0c);
-    let m3_4 = _mm256_set1_epi8(0x30);
-    let m3_6 = _mm256_set1_epi8(0xc0u8 as i8);
     let mut acc = [[_mm256_setzero_ps(); R]; T];
     for b in 0..nb {
         let bw: [&BlockQ6K; R] = std::array::from_fn(|r| &w[r][b]);
@@ -278,24 +273,7 @@ fn tile_q6_k(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; T]) -> Tile {
                     load_u8x32(ql[32..].try_into().unwrap()),
                 );
                 let qh = load_u8x32(bw[r].qh[32 * half..32 * half + 32].try_into().unwrap());
-                let v = [
-                    _mm256_or_si256(
-                        _mm256_and_si256(ql0, m4),
-                        _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m3)),
-                    ),
-                    _mm256_or_si256(
-                        _mm256_and_si256(ql1, m4),
-                        _mm256_slli_epi16::<2>(_mm256_and_si256(qh, m3_2)),
-                    ),
-                    _mm256_or_si256(
-                        _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
-                        _mm256_and_si256(qh, m3_4),
-                    ),
-                    _mm256_or_si256(
-                        _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
-                        _mm256_srli_epi16::<2>(_mm256_and_si256(qh, m3_6)),
-                    ),
-                ];
+                let v = q6_k_values(ql0, ql1, qh);
                 let sc = &bw[r].scales[8 * half..8 * half + 8];
                 let scv: [__m256i; 4] = std::array::from_fn(|k| {
                     _mm256_set_m128i(
