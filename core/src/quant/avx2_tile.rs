@@ -204,7 +204,7 @@ fn tile_q4_k_gemm(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; T]) -> Tile {
             let mut v = [_mm256_setzero_si256(); 8];
             for r in 0..R {
                 let (sc, _) = &scm[r];
-                let q = load_u8x32(bw[r].qs[32 * j..32 * j + 32].try_into().unwrap());
+                let q = load_u8x32(&bw[r].qs.as_chunks::<32>().0[j]);
                 let lo = _mm256_and_si256(q, m4);
                 let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
                 let (s0, s1) = (
@@ -212,9 +212,8 @@ fn tile_q4_k_gemm(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; T]) -> Tile {
                     _mm256_set1_epi16(sc[2 * j + 1] as i16),
                 );
                 for t in 0..T {
-                    let y = &bx[t].qs[64 * j..64 * j + 64];
-                    let y0 = load_i8x32(y[..32].try_into().unwrap());
-                    let y1 = load_i8x32(y[32..].try_into().unwrap());
+                    let (y, _) = bx[t].qs.as_chunks::<32>();
+                    let (y0, y1) = (load_i8x32(&y[2 * j]), load_i8x32(&y[2 * j + 1]));
                     let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
                     let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
                     v[t * R + r] = _mm256_add_epi32(p0, p1);
@@ -267,12 +266,9 @@ fn tile_q6_k(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; T]) -> Tile {
         });
         for half in 0..2 {
             for r in 0..R {
-                let ql = &bw[r].ql[64 * half..64 * half + 64];
-                let (ql0, ql1) = (
-                    load_u8x32(ql[..32].try_into().unwrap()),
-                    load_u8x32(ql[32..].try_into().unwrap()),
-                );
-                let qh = load_u8x32(bw[r].qh[32 * half..32 * half + 32].try_into().unwrap());
+                let (ql, _) = bw[r].ql.as_chunks::<32>();
+                let (ql0, ql1) = (load_u8x32(&ql[2 * half]), load_u8x32(&ql[2 * half + 1]));
+                let qh = load_u8x32(&bw[r].qh.as_chunks::<32>().0[half]);
                 let v = q6_k_values(ql0, ql1, qh);
                 let sc = &bw[r].scales[8 * half..8 * half + 8];
                 let scv: [__m256i; 4] = std::array::from_fn(|k| {
@@ -282,9 +278,9 @@ fn tile_q6_k(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; T]) -> Tile {
                     )
                 });
                 for t in 0..T {
-                    let y = &bx[t].qs[128 * half..128 * half + 128];
+                    let (y, _) = bx[t].qs.as_chunks::<32>();
                     for k in 0..4 {
-                        let yk = load_i8x32(y[32 * k..32 * k + 32].try_into().unwrap());
+                        let yk = load_i8x32(&y[4 * half + k]);
                         let p = _mm256_maddubs_epi16(v[k], yk);
                         sumi[t][r] = _mm256_add_epi32(sumi[t][r], _mm256_madd_epi16(p, scv[k]));
                     }

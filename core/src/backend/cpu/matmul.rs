@@ -141,14 +141,9 @@ pub fn matmul(
     // whose tile is the gemm order, only the grouped ones, and none where it is not repacked.
     let tiled_tokens = match w.kernels.dot_tile {
         None => 0,
-        Some(_) if w.kernels.repacked.is_some() => {
-            if w.rows.is_multiple_of(quant::REPACK_ROWS) {
-                grouped
-            } else {
-                0
-            }
-        }
-        Some(_) => n_tokens,
+        Some(_) if w.kernels.repacked.is_none() => n_tokens,
+        Some(_) if w.rows.is_multiple_of(quant::REPACK_ROWS) => grouped,
+        Some(_) => 0,
     };
     let tiled_tokens = tiled_tokens - tiled_tokens % TILE_TOKENS;
     let (rows, cols) = (w.rows, w.cols);
