@@ -66,7 +66,8 @@ function fileRoute(req, res) {
   }
   const plan = plans.get(req.url) ?? {};
   Object.assign(headers, plan.headers);
-  headers['content-length'] = end - start + 1;
+  // noLength: a chunked reply, so the client learns the size only by counting.
+  if (!plan.noLength) headers['content-length'] = end - start + 1;
   res.writeHead(status, headers);
   const slice = body.subarray(start, end + 1);
   const once = (plan.times ?? 1) > 0;
@@ -536,6 +537,27 @@ for (const backend of ['opfs', 'indexeddb']) {
       assert.deepEqual(r.err, { code: 'ERR_STORAGE_QUOTA', cause: 'QuotaExceededError' });
       assert.deepEqual(r.list, []);
       assert.deepEqual(r.raw.index.entries, {});
+      assert.deepEqual(r.raw.index.partials, {});
+      assert.deepEqual(r.raw.blobs, [], 'the stored chunks were deleted');
+    });
+
+    test('a_download_without_content_length_past_max_bytes_is_refused_and_its_partial_dropped', async () => {
+      const url = fresh('big.bin');
+      const opts = freshOpts();
+      plan(url, { noLength: true });
+      // Past two stored chunks, so something of it was written before the limit was seen.
+      const max = 2 * CHUNK + 1;
+      const r = await run(
+        page,
+        async (c, { url, opts, max }, h) => {
+          const err = await c.downloadModel(url, { ...opts, _maxBytes: max }).catch((e) => e.code);
+          return { err, list: await c.listCached(opts), raw: await h.inspect(opts) };
+        },
+        { url, opts, max },
+      );
+      assert.equal(gets(url).length, 1);
+      assert.equal(r.err, 'ERR_MODEL_TOO_LARGE');
+      assert.deepEqual(r.list, []);
       assert.deepEqual(r.raw.index.partials, {});
       assert.deepEqual(r.raw.blobs, [], 'the stored chunks were deleted');
     });
