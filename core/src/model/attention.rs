@@ -66,6 +66,13 @@ pub struct AttnShape {
     pub window: Option<usize>,
 }
 
+impl AttnShape {
+    /// Cache positions the query at position `p` sees: causal, inside the window if any.
+    fn visible(&self, p: usize) -> std::ops::Range<usize> {
+        self.window.map_or(0, |w| (p + 1).saturating_sub(w))..p + 1
+    }
+}
+
 /// One layer's f16 cache, viewed for reading: rows are widened to f32 one head at a time.
 pub(super) struct KvView<'a> {
     k: &'a [f16],
@@ -155,8 +162,7 @@ pub fn attention(
         let (h, g) = (task % sh.n_head, task / sh.n_head);
         let kvh = h / q_per_kv;
         for t in g * per_group..((g + 1) * per_group).min(n_tok) {
-            let p = pos0 + t;
-            let lo = sh.window.map_or(0, |w| (p + 1).saturating_sub(w));
+            let range = sh.visible(pos0 + t);
             let mut qh = [0.0f32; MAX_HEAD_DIM];
             let qh = &mut qh[..sh.head_dim];
             qh.copy_from_slice(&q[t * wq + h * sh.head_dim..t * wq + (h + 1) * sh.head_dim]);
@@ -171,8 +177,8 @@ pub fn attention(
             // (resized to n_tasks*n_kv above); it stays borrowed until for_each returns.
             let s = unsafe { scores_ptr.slice(task * n_kv, n_kv) };
             match kernel {
-                Kernel::FlashTiled => head_flash_tiled(&kv, sh, kvh, qh, lo..p + 1, o),
-                _ => head_mul_mat(&kv, sh, kvh, qh, lo..p + 1, s, o),
+                Kernel::FlashTiled => head_flash_tiled(&kv, sh, kvh, qh, range, o),
+                _ => head_mul_mat(&kv, sh, kvh, qh, range, s, o),
             }
         }
     });
@@ -206,9 +212,25 @@ fn head_mul_mat(
     }
 }
 
-/// The one-row flash kernel for every (query head, token): one task per (KV head, token
-/// group), so each cached K and V row is widened from f16 once for all the query heads that
-/// share it (3 under SmolLM2's grouped-query attention) rather than once per head.
+/// Runs `task(kvh, tokens)` for every KV head over groups of the batch's tokens, enough
+/// tasks to feed every thread when KV heads are few. Each (KV head, token) is in one task, so
+/// the outputs of its query heads belong to that task alone.
+fn for_each_kv_head_group(
+    pool: &ThreadPool,
+    sh: AttnShape,
+    n_tok: usize,
+    task: impl Fn(usize, std::ops::Range<usize>) + Sync + Send,
+) {
+    let (groups, per_group) = token_groups(pool, sh.n_head_kv, n_tok);
+    pool.for_each(sh.n_head_kv * groups, |i| {
+        let (kvh, g) = (i % sh.n_head_kv, i / sh.n_head_kv);
+        task(kvh, g * per_group..((g + 1) * per_group).min(n_tok));
+    });
+}
+
+/// The one-row flash kernel for every (query head, token), by KV head and token group, so
+/// each cached K and V row is widened from f16 once for all the query heads that share it
+/// (3 under SmolLM2's grouped-query attention) rather than once per head.
 fn flash_rows_by_kv_head(
     pool: &ThreadPool,
     sh: AttnShape,
@@ -221,31 +243,27 @@ fn flash_rows_by_kv_head(
     let q_per_kv = sh.n_head / sh.n_head_kv;
     let (hd, hdv) = (sh.head_dim, sh.head_dim_v);
     let (wq, wo) = (sh.n_head * hd, sh.n_head * hdv);
-    let (groups, per_group) = token_groups(pool, sh.n_head_kv, n_tok);
     let out_ptr = SharedMut::new(out);
-    pool.for_each(sh.n_head_kv * groups, |task| {
-        let (kvh, g) = (task % sh.n_head_kv, task / sh.n_head_kv);
-        for t in g * per_group..((g + 1) * per_group).min(n_tok) {
-            let p = pos0 + t;
-            let lo = sh.window.map_or(0, |w| (p + 1).saturating_sub(w));
+    for_each_kv_head_group(pool, sh, n_tok, |kvh, tokens| {
+        for t in tokens {
             for h0 in (kvh * q_per_kv..(kvh + 1) * q_per_kv).step_by(HEADS_PER_PASS) {
                 let nh = ((kvh + 1) * q_per_kv - h0).min(HEADS_PER_PASS);
                 let mut qs = [0.0f32; HEADS_PER_PASS * MAX_HEAD_DIM];
                 let qs = &mut qs[..nh * hd];
                 qs.copy_from_slice(&q[t * wq + h0 * hd..t * wq + (h0 + nh) * hd]);
                 round_f16_inplace(qs);
-                // SAFETY: each (t, head) belongs to one task (t from its group, the heads from
-                // its KV head), so these ranges of `out` are disjoint and in bounds (t < n_tok,
-                // h0 + nh <= n_head); `out` stays borrowed until for_each returns.
+                // SAFETY: each (t, head) belongs to one task (for_each_kv_head_group), so these
+                // ranges of `out` are disjoint and in bounds (t < n_tok, h0 + nh <= n_head);
+                // `out` stays borrowed until the tasks return.
                 let o = unsafe { out_ptr.slice(t * wo + h0 * hdv, nh * hdv) };
-                heads_flash_row(kv, sh, kvh, qs, lo..p + 1, o);
+                heads_flash_row(kv, sh, kvh, qs, sh.visible(pos0 + t), o);
             }
         }
     });
 }
 
-/// The tiled flash kernel for every (query head, token), one task per (KV head, token group):
-/// [`flash_tiled_rows`] widens each key tile once for all the task's rows.
+/// The tiled flash kernel for every (query head, token), by KV head and token group:
+/// [`flash_tiled_rows`] widens each key tile once for all the group's rows.
 fn flash_tiled_by_kv_head(
     pool: &ThreadPool,
     sh: AttnShape,
@@ -258,21 +276,17 @@ fn flash_tiled_by_kv_head(
     let q_per_kv = sh.n_head / sh.n_head_kv;
     let (hd, hdv) = (sh.head_dim, sh.head_dim_v);
     let (wq, wo) = (sh.n_head * hd, sh.n_head * hdv);
-    let (groups, per_group) = token_groups(pool, sh.n_head_kv, n_tok);
     let out_ptr = SharedMut::new(out);
-    pool.for_each(sh.n_head_kv * groups, |task| {
-        let (kvh, g) = (task % sh.n_head_kv, task / sh.n_head_kv);
-        let mut rows = Vec::with_capacity(per_group * q_per_kv);
-        for t in g * per_group..((g + 1) * per_group).min(n_tok) {
-            let p = pos0 + t;
-            let lo = sh.window.map_or(0, |w| (p + 1).saturating_sub(w));
+    for_each_kv_head_group(pool, sh, n_tok, |kvh, tokens| {
+        let mut rows = Vec::with_capacity(tokens.len() * q_per_kv);
+        for t in tokens {
             for h in kvh * q_per_kv..(kvh + 1) * q_per_kv {
                 rows.push(QueryRow {
                     q: &q[t * wq + h * hd..t * wq + (h + 1) * hd],
-                    range: lo..p + 1,
-                    // SAFETY: each (t, h) belongs to one task (t from its group, h from its
-                    // KV head), so these ranges of `out` are disjoint and in bounds (t < n_tok,
-                    // h < n_head); `out` stays borrowed until for_each returns.
+                    range: sh.visible(pos0 + t),
+                    // SAFETY: each (t, h) belongs to one task (for_each_kv_head_group), so these
+                    // ranges of `out` are disjoint and in bounds (t < n_tok, h < n_head); `out`
+                    // stays borrowed until the tasks return.
                     out: unsafe { out_ptr.slice(t * wo + h * hdv, hdv) },
                 });
             }
@@ -519,11 +533,17 @@ mod tests {
             };
             let mut want = vec![0.0f32; hdv];
             for t in 0..n {
-                let p = pos0 + t;
-                let lo = window.map_or(0, |w| (p + 1).saturating_sub(w));
+                let range = sh.visible(pos0 + t);
                 for h in 0..n_head {
                     let qh = &q[(t * n_head + h) * hd..(t * n_head + h + 1) * hd];
-                    head_flash_tiled(&kv, sh, h / (n_head / n_head_kv), qh, lo..p + 1, &mut want);
+                    head_flash_tiled(
+                        &kv,
+                        sh,
+                        h / (n_head / n_head_kv),
+                        qh,
+                        range.clone(),
+                        &mut want,
+                    );
                     let got = &out[(t * n_head + h) * hdv..(t * n_head + h + 1) * hdv];
                     for (d, (g, w)) in got.iter().zip(&want).enumerate() {
                         assert_eq!(

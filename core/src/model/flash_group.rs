@@ -68,7 +68,7 @@ fma_fn! {
         let mut acc = vec![0.0f32; rows.len() * hdv];
         let mut max = vec![f32::NEG_INFINITY; rows.len()];
         let mut sum = vec![0.0f32; rows.len()];
-        // Keys no row sees stay as they were (zero or an older tile's): finite, and masked.
+        // Cells no row sees keep older values; their lanes' scores are never read (masked).
         let mut kt = vec![0.0f32; hd * TILE];
         let mut vt = vec![0.0f32; TILE * hdv];
         let mut krow = vec![0.0f32; hd];
