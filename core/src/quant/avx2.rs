@@ -73,7 +73,7 @@ pub(super) fn unpack_nibbles(qs: &[u8; 16]) -> __m256i {
 /// Bit `i` of `x` -> byte `i` = 0xff when set, 0x00 when clear.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn bytes_from_bits_32(x: u32) -> __m256i {
+fn bytes_from_bits_32(x: u32) -> __m256i {
     let t = _mm256_set1_epi32(x as i32);
     let shuf = _mm256_set_epi64x(
         0x0303_0303_0303_0303,
@@ -134,12 +134,30 @@ fn fold_blocks<W, X>(w: &[W], x: &[X], mut block: impl FnMut(&W, &X) -> (f32, __
     }
 }
 
+/// Q4_0's 32 values as signed bytes: nibble - 8.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q4_0_values(b: &BlockQ4_0) -> __m256i {
+    _mm256_sub_epi8(unpack_nibbles(&b.qs), _mm256_set1_epi8(8))
+}
+
+/// Q5_0's 32 values as signed bytes: (nibble | bit4 << 4) - 16, which is the nibble when bit4
+/// is set and nibble | 0xf0 (as i8) when not.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q5_0_values(b: &BlockQ5_0) -> __m256i {
+    let hi = _mm256_andnot_si256(
+        bytes_from_bits_32(u32::from_le_bytes(b.qh)),
+        _mm256_set1_epi8(0xf0u8 as i8),
+    );
+    _mm256_or_si256(unpack_nibbles(&b.qs), hi)
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
-    let eight = _mm256_set1_epi8(8);
     fold_blocks(w, x, |bw, bx| {
-        let qw = _mm256_sub_epi8(unpack_nibbles(&bw.qs), eight);
-        (f16x(bw.d) * f16x(bx.d), mul_sum_i8(qw, load_i8x32(&bx.qs)))
+        let lanes = mul_sum_i8(q4_0_values(bw), load_i8x32(&bx.qs));
+        (f16x(bw.d) * f16x(bx.d), lanes)
     })
 }
 
@@ -156,12 +174,9 @@ fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
-    let f0 = _mm256_set1_epi8(0xf0u8 as i8);
     fold_blocks(w, x, |bw, bx| {
-        // (nibble | bit4 << 4) - 16 == nibble when bit4 is set, nibble | 0xf0 (as i8) when not.
-        let hi = _mm256_andnot_si256(bytes_from_bits_32(u32::from_le_bytes(bw.qh)), f0);
-        let qw = _mm256_or_si256(unpack_nibbles(&bw.qs), hi);
-        (f16x(bw.d) * f16x(bx.d), mul_sum_i8(qw, load_i8x32(&bx.qs)))
+        let lanes = mul_sum_i8(q5_0_values(bw), load_i8x32(&bx.qs));
+        (f16x(bw.d) * f16x(bx.d), lanes)
     })
 }
 
@@ -328,6 +343,20 @@ pub(super) fn q6_k_values(ql0: __m256i, ql1: __m256i, qh: __m256i) -> [__m256i; 
     ]
 }
 
+/// Q6_K's `-32` offset as the starting integer lanes of a super-block's dot: lane l carries
+/// sub-blocks 2l and 2l+1, as ggml's `madd` of bsums by scales places it (the lanes are
+/// converted to f32 one by one, so placement matters).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q6_k_offsets(bw: &BlockQ6K, bx: &BlockQ8K) -> __m256i {
+    let offs: [i32; 8] = std::array::from_fn(|l| {
+        -32 * (bw.scales[2 * l] as i32 * bx.bsum(2 * l)
+            + bw.scales[2 * l + 1] as i32 * bx.bsum(2 * l + 1))
+    });
+    // SAFETY: offs is exactly 8 i32; loadu needs no alignment.
+    unsafe { _mm256_loadu_si256(offs.as_ptr().cast()) }
+}
+
 /// Q6_K: the unsigned 6-bit values (`q + 32`) go through `maddubs`, each half-lane is scaled by
 /// its sub-block's signed scale with `madd`, and the `-32` offset is `-32 * sum(sc * bsums)`,
 /// folded into the integer lanes so each lane stays exact.
@@ -335,14 +364,7 @@ pub(super) fn q6_k_values(ql0: __m256i, ql1: __m256i, qh: __m256i) -> [__m256i; 
 fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     for (bw, bx) in w.iter().zip(x) {
-        // Lane l carries the offset of sub-blocks 2l and 2l+1, as ggml's `madd` of bsums by
-        // scales places it: the lanes are converted to f32 one by one, so placement matters.
-        let offs: [i32; 8] = std::array::from_fn(|l| {
-            -32 * (bw.scales[2 * l] as i32 * bx.bsum(2 * l)
-                + bw.scales[2 * l + 1] as i32 * bx.bsum(2 * l + 1))
-        });
-        // SAFETY: offs is exactly 8 i32; loadu needs no alignment.
-        let mut sumi = unsafe { _mm256_loadu_si256(offs.as_ptr().cast()) };
+        let mut sumi = q6_k_offsets(bw, bx);
         let (qlc, _) = bw.ql.as_chunks::<32>();
         let (qhc, _) = bw.qh.as_chunks::<32>();
         let (yc, _) = bx.qs.as_chunks::<32>();

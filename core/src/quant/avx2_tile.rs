@@ -9,7 +9,10 @@
 
 use std::arch::x86_64::*;
 
-use super::avx2::{f16x, hsum_ps, load_i8x32, load_u8x32, q6_k_values, unpack_nibbles};
+use super::avx2::{
+    f16x, hsum_ps, load_i8x32, load_u8x32, q4_0_values, q5_0_values, q6_k_offsets, q6_k_values,
+    unpack_nibbles,
+};
 use super::blocks::{
     as_blocks, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
 };
@@ -104,15 +107,7 @@ fn act_q8_0(b: &BlockQ8_0) -> (f32, f32, &[i8; 32]) {
 fn tile_q4_0<const VNNI: bool>(w: [&[BlockQ4_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
     // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
     // fma and f16c and called after the run-time check.
-    unsafe {
-        let eight = _mm256_set1_epi8(8);
-        tile_32::<_, _, false, VNNI>(
-            w,
-            x,
-            |b| signed(f16x(b.d), _mm256_sub_epi8(unpack_nibbles(&b.qs), eight)),
-            act_q8_0,
-        )
-    }
+    unsafe { tile_32::<_, _, false, VNNI>(w, x, |b| signed(f16x(b.d), q4_0_values(b)), act_q8_0) }
 }
 
 #[inline(always)]
@@ -138,20 +133,7 @@ fn tile_q4_1<const VNNI: bool>(w: [&[BlockQ4_1]; R], x: [&[BlockQ8_1]; T]) -> Ti
 fn tile_q5_0<const VNNI: bool>(w: [&[BlockQ5_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
     // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
     // fma and f16c and called after the run-time check.
-    unsafe {
-        let f0 = _mm256_set1_epi8(0xf0u8 as i8);
-        tile_32::<_, _, false, VNNI>(
-            w,
-            x,
-            |b| {
-                // As avx2::dot_q5_0_q8_0: (nibble | bit4 << 4) - 16.
-                let bits = super::avx2::bytes_from_bits_32(u32::from_le_bytes(b.qh));
-                let hi = _mm256_andnot_si256(bits, f0);
-                signed(f16x(b.d), _mm256_or_si256(unpack_nibbles(&b.qs), hi))
-            },
-            act_q8_0,
-        )
-    }
+    unsafe { tile_32::<_, _, false, VNNI>(w, x, |b| signed(f16x(b.d), q5_0_values(b)), act_q8_0) }
 }
 
 #[inline(always)]
@@ -254,16 +236,8 @@ fn tile_q6_k(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; T]) -> Tile {
     for b in 0..nb {
         let bw: [&BlockQ6K; R] = std::array::from_fn(|r| &w[r][b]);
         let bx: [&BlockQ8K; T] = std::array::from_fn(|t| &x[t][b]);
-        let mut sumi: [[__m256i; R]; T] = std::array::from_fn(|t| {
-            std::array::from_fn(|r| {
-                let offs: [i32; 8] = std::array::from_fn(|l| {
-                    -32 * (bw[r].scales[2 * l] as i32 * bx[t].bsum(2 * l)
-                        + bw[r].scales[2 * l + 1] as i32 * bx[t].bsum(2 * l + 1))
-                });
-                // SAFETY: offs is exactly 8 i32; loadu needs no alignment.
-                unsafe { _mm256_loadu_si256(offs.as_ptr().cast()) }
-            })
-        });
+        let mut sumi: [[__m256i; R]; T] =
+            std::array::from_fn(|t| std::array::from_fn(|r| q6_k_offsets(bw[r], bx[t])));
         for half in 0..2 {
             for r in 0..R {
                 let (ql, _) = bw[r].ql.as_chunks::<32>();
