@@ -248,7 +248,7 @@ fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
 fn q4_k_chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
     let m4 = _mm256_set1_epi8(0x0f);
     let (sc, mn) = q4_k::scales_mins_k4(&bw.scales);
-    let (mut dots, mut mins) = ([0i32; 4], [0i32; 4]);
+    let mut dots = [0i32; 4];
     let (qc, _) = bw.qs.as_chunks::<32>();
     let (yc, _) = bx.qs.as_chunks::<32>();
     for (j, (q, y)) in qc.iter().zip(yc.chunks_exact(2)).enumerate() {
@@ -264,10 +264,8 @@ fn q4_k_chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
             _mm256_set1_epi16(sc[2 * j + 1] as i16),
         );
         dots[j] = hsum_epi32(_mm256_add_epi32(p0, p1));
-        mins[j] = mn[2 * j] as i32 * (bx.bsum(4 * j) + bx.bsum(4 * j + 1))
-            + mn[2 * j + 1] as i32 * (bx.bsum(4 * j + 2) + bx.bsum(4 * j + 3));
     }
-    (dots, mins)
+    (dots, q4_k::chunk_min_sums(&mn, bx))
 }
 
 /// `q4_k::fold_repacked` inlined here, so its `mul_add`s compile to FMA instructions.

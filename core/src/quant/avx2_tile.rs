@@ -17,7 +17,7 @@ use super::blocks::{
     as_blocks, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
 };
 use super::dispatch::{has_avx2, has_avx_vnni, Tile, TILE_ROWS as R, TILE_TOKENS as T};
-use super::{f16_le, q4_k};
+use super::q4_k;
 
 /// One weight block made ready for its tile: combined-scale factor, min (Q4_1), and the
 /// 32 values as bytes: `a` unsigned for `maddubs`, `sign` the signed values whose signs are
@@ -174,8 +174,7 @@ fn tile_q4_k_gemm(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; T]) -> Tile {
     let nb = w[0].len();
     assert!(w.iter().all(|r| r.len() == nb) && x.iter().all(|t| t.len() == nb));
     let m4 = _mm256_set1_epi8(0x0f);
-    let mut acc = [[0.0f32; R]; T];
-    let mut acc_m = [[0.0f32; R]; T];
+    let mut acc = [[[0.0f32; 2]; R]; T];
     for b in 0..nb {
         let bw: [&BlockQ4K; R] = std::array::from_fn(|r| &w[r][b]);
         let bx: [&BlockQ8K; T] = std::array::from_fn(|t| &x[t][b]);
@@ -209,21 +208,13 @@ fn tile_q4_k_gemm(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; T]) -> Tile {
             }
         }
         for t in 0..T {
-            let yd = f32::from_le_bytes(bx[t].d);
-            let bs: [i32; 16] = std::array::from_fn(|i| bx[t].bsum(i));
             for r in 0..R {
-                let mn = &scm[r].1;
-                let (d, dmin) = (f16_le(bw[r].d) * yd, f16_le(bw[r].dmin) * yd);
-                for j in 0..4 {
-                    let m = mn[2 * j] as i32 * (bs[4 * j] + bs[4 * j + 1])
-                        + mn[2 * j + 1] as i32 * (bs[4 * j + 2] + bs[4 * j + 3]);
-                    acc[t][r] = (dots[t][r][j] as f32).mul_add(d, acc[t][r]);
-                    acc_m[t][r] = (m as f32).mul_add(dmin, acc_m[t][r]);
-                }
+                let sums = (dots[t][r], q4_k::chunk_min_sums(&scm[r].1, bx[t]));
+                q4_k::fold_repacked_block(&mut acc[t][r], bw[r], bx[t], sums, true);
             }
         }
     }
-    std::array::from_fn(|t| std::array::from_fn(|r| acc[t][r] - acc_m[t][r]))
+    std::array::from_fn(|t| std::array::from_fn(|r| acc[t][r][0] - acc[t][r][1]))
 }
 
 /// Q6_K in `avx2::dot_q6_k_q8_k`'s order: per super-block the exact integer lanes (offset

@@ -202,7 +202,7 @@ pub fn vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 {
 /// `Σ sc·(q·y)` and the min term `Σ m·bsum`. Exact, so any summation order gives these values.
 pub(super) fn chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
     let (sc, mn) = scales_mins_k4(&bw.scales);
-    let (mut dots, mut mins) = ([0i32; 4], [0i32; 4]);
+    let mut dots = [0i32; 4];
     for (j, (q, y)) in bw
         .qs
         .chunks_exact(32)
@@ -216,10 +216,18 @@ pub(super) fn chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
             s1 += (q[l] >> 4) as i32 * y1[l] as i32;
         }
         dots[j] = sc[2 * j] as i32 * s0 + sc[2 * j + 1] as i32 * s1;
-        mins[j] = mn[2 * j] as i32 * (bx.bsum(4 * j) + bx.bsum(4 * j + 1))
-            + mn[2 * j + 1] as i32 * (bx.bsum(4 * j + 2) + bx.bsum(4 * j + 3));
     }
-    (dots, mins)
+    (dots, chunk_min_sums(&mn, bx))
+}
+
+/// The min terms of a super-block per 64-value chunk `j`: `Σ m·bsum` over sub-blocks 2j and
+/// 2j+1 (exact integers).
+#[inline(always)]
+pub(super) fn chunk_min_sums(mn: &[u8; 8], bx: &BlockQ8K) -> [i32; 4] {
+    std::array::from_fn(|j| {
+        mn[2 * j] as i32 * (bx.bsum(4 * j) + bx.bsum(4 * j + 1))
+            + mn[2 * j + 1] as i32 * (bx.bsum(4 * j + 2) + bx.bsum(4 * j + 3))
+    })
 }
 
 /// The float part of llama.cpp's x86 kernels for Q4_K weights repacked 8 rows at a time
@@ -234,22 +242,34 @@ pub(super) fn fold_repacked(
     per_chunk: bool,
     sums: impl Fn(&BlockQ4K, &BlockQ8K) -> ([i32; 4], [i32; 4]),
 ) -> f32 {
-    let (mut acc, mut acc_m) = (0.0f32, 0.0f32);
+    let mut acc = [0.0f32; 2];
     for (bw, bx) in w.iter().zip(x) {
-        let yd = f32::from_le_bytes(bx.d);
-        let (d, dmin) = (f16_le(bw.d) * yd, f16_le(bw.dmin) * yd);
-        let (dots, mins) = sums(bw, bx);
-        if per_chunk {
-            for (&s, &m) in dots.iter().zip(&mins) {
-                acc = (s as f32).mul_add(d, acc);
-                acc_m = (m as f32).mul_add(dmin, acc_m);
-            }
-        } else {
-            acc = (dots.iter().sum::<i32>() as f32).mul_add(d, acc);
-            acc_m = (mins.iter().sum::<i32>() as f32).mul_add(dmin, acc_m);
-        }
+        fold_repacked_block(&mut acc, bw, bx, sums(bw, bx), per_chunk);
     }
-    acc - acc_m
+    acc[0] - acc[1]
+}
+
+/// One super-block of [`fold_repacked`]: its integer `(dots, mins)` into `acc` (the dot and
+/// the min accumulators). Inlined, so the caller's FMA feature applies.
+#[inline(always)]
+pub(super) fn fold_repacked_block(
+    acc: &mut [f32; 2],
+    bw: &BlockQ4K,
+    bx: &BlockQ8K,
+    (dots, mins): ([i32; 4], [i32; 4]),
+    per_chunk: bool,
+) {
+    let yd = f32::from_le_bytes(bx.d);
+    let (d, dmin) = (f16_le(bw.d) * yd, f16_le(bw.dmin) * yd);
+    if per_chunk {
+        for (&s, &m) in dots.iter().zip(&mins) {
+            acc[0] = (s as f32).mul_add(d, acc[0]);
+            acc[1] = (m as f32).mul_add(dmin, acc[1]);
+        }
+    } else {
+        acc[0] = (dots.iter().sum::<i32>() as f32).mul_add(d, acc[0]);
+        acc[1] = (mins.iter().sum::<i32>() as f32).mul_add(dmin, acc[1]);
+    }
 }
 
 /// Q4_K · Q8_K in the order of llama.cpp's repacked x86 gemv (a lone activation row).

@@ -759,7 +759,7 @@ fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
 #[inline(always)]
 fn q4_k_chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
     let (sc, mn) = q4_k::scales_mins_k4(&bw.scales);
-    let (mut dots, mut mins) = ([0i32; 4], [0i32; 4]);
+    let mut dots = [0i32; 4];
     let (qc, _) = bw.qs.as_chunks::<32>();
     let (yc, _) = bx.qs.as_chunks::<32>();
     for (j, (q, y)) in qc.iter().zip(yc.chunks_exact(2)).enumerate() {
@@ -778,10 +778,8 @@ fn q4_k_chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
         );
         let s = i32x4_add(i32x4_add(p.p[0], p.p[1]), i32x4_add(p.p[2], p.p[3]));
         dots[j] = hsum_i32(s);
-        mins[j] = mn[2 * j] as i32 * (bx.bsum(4 * j) + bx.bsum(4 * j + 1))
-            + mn[2 * j + 1] as i32 * (bx.bsum(4 * j + 2) + bx.bsum(4 * j + 3));
     }
-    (dots, mins)
+    (dots, q4_k::chunk_min_sums(&mn, bx))
 }
 
 /// Q5_K: as Q4_K, the 5th bit of each value from `qh` by a moving bit mask.
