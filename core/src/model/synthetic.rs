@@ -270,7 +270,7 @@ fn pad(out: &mut impl Write, pos: u64, zeros: &mut [u8]) -> std::io::Result<u64>
 }
 
 /// Fills `row` with uniform values in `[-amp, amp)`, two per 64 random bits.
-fn fill_uniform(rng: &mut SplitMix64, row: &mut [f32], amp: f32) {
+pub(crate) fn fill_uniform(rng: &mut SplitMix64, row: &mut [f32], amp: f32) {
     const SCALE: f32 = 2.0 / (1u32 << 24) as f32;
     let mut pairs = row.chunks_exact_mut(2);
     for pair in &mut pairs {

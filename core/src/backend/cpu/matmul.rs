@@ -139,13 +139,13 @@ pub fn matmul(
     };
     // Tokens a tile dot may take: all of them in whole tiles; for a type llama.cpp repacks,
     // whose tile is the gemm order, only the grouped ones, and none where it is not repacked.
+    // A multiple of TILE_TOKENS (`grouped` is one: groups of four are tiles).
     let tiled_tokens = match w.kernels.dot_tile {
         None => 0,
-        Some(_) if w.kernels.repacked.is_none() => n_tokens,
+        Some(_) if w.kernels.repacked.is_none() => n_tokens - n_tokens % TILE_TOKENS,
         Some(_) if w.rows.is_multiple_of(quant::REPACK_ROWS) => grouped,
         Some(_) => 0,
     };
-    let tiled_tokens = tiled_tokens - tiled_tokens % TILE_TOKENS;
     let (rows, cols) = (w.rows, w.cols);
 
     // Chunks of whole cache lines of `out` (16 f32), so two threads never write one line.
@@ -177,8 +177,9 @@ pub fn matmul(
             // Whole tiles first: rows in pairs, tokens in fours (TOKEN_TILE is a multiple of 4).
             let (mut r_single, mut t_single) = (r0, t0);
             if let Some(tile) = w.kernels.dot_tile {
-                let t_end = t1.min(tiled_tokens.max(t0));
-                let t_end = t0 + (t_end - t0) / TILE_TOKENS * TILE_TOKENS;
+                // A multiple of TILE_TOKENS: t0 and tiled_tokens are, and t1 is whenever it is
+                // below tiled_tokens (then it is t0 + TOKEN_TILE).
+                let t_end = tiled_tokens.clamp(t0, t1);
                 let r_end = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
                 for r in (r0..r_end).step_by(TILE_ROWS) {
                     let wr = std::array::from_fn(|i| w.row(file, r + i));
@@ -223,8 +224,10 @@ pub fn matmul(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::synthetic::fill_uniform;
+    use crate::sample::SplitMix64;
 
-    /// A matrix of `rows` x `cols` weights of type `ty` over `bytes` (from offset 0).
+    /// A matrix of `rows` x `cols` weights of type `ty`, its rows from byte 0 of the file.
     fn matrix(ty: GgmlType, rows: usize, cols: usize) -> QMatrix {
         QMatrix {
             ty,
@@ -236,16 +239,11 @@ mod tests {
         }
     }
 
+    /// `n` uniform values in [-1, 1) from `seed` (the synthetic models' filler).
     fn pseudo_random(seed: u64, n: usize) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
+        let mut v = vec![0.0; n];
+        fill_uniform(&mut SplitMix64::new(seed), &mut v, 1.0);
+        v
     }
 
     /// Every output, whether a tile, a two-row dot or a one-row dot computed it, carries the
