@@ -453,6 +453,27 @@ fn dot_bf16(n: usize, w: &[u8], x: &[u8]) -> f32 {
 // ---------------------------------------------------------------------------------------------
 // Activation quantizers (bit-exact with the scalar ones: `127/amax`, ties to even).
 
+/// Largest of 8 f32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn hmax_ps(v: __m256) -> f32 {
+    let m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)))
+}
+
+/// 32 i32 lanes (values in i8 range) as 32 bytes in order: packs interleave 128-bit lanes,
+/// the permute puts the 4-byte groups back.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn pack_i8x32(i: [__m256i; 4]) -> __m256i {
+    let p = _mm256_packs_epi16(
+        _mm256_packs_epi32(i[0], i[1]),
+        _mm256_packs_epi32(i[2], i[3]),
+    );
+    _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+}
+
 /// Quantizes 32 floats to `qs`; returns `(d, sum of q)`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -465,13 +486,10 @@ fn quantize_block_q8(x: &[f32], qs: &mut [i8; 32]) -> (f32, i32) {
     }
     let sign = _mm256_set1_ps(-0.0);
     let abs = |a: __m256| _mm256_andnot_ps(sign, a);
-    let m = _mm256_max_ps(
+    let amax = hmax_ps(_mm256_max_ps(
         _mm256_max_ps(abs(v[0]), abs(v[1])),
         _mm256_max_ps(abs(v[2]), abs(v[3])),
-    );
-    let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
-    let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    let amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+    ));
     let d = amax / 127.0;
     let id = _mm256_set1_ps(if amax != 0.0 { 127.0 / amax } else { 0.0 });
     let i = v.map(|vk| {
@@ -483,14 +501,8 @@ fn quantize_block_q8(x: &[f32], qs: &mut [i8; 32]) -> (f32, i32) {
         _mm256_add_epi32(i[0], i[1]),
         _mm256_add_epi32(i[2], i[3]),
     ));
-    // packs interleave 128-bit lanes; the permute puts the 4-byte groups back in order.
-    let p = _mm256_packs_epi16(
-        _mm256_packs_epi32(i[0], i[1]),
-        _mm256_packs_epi32(i[2], i[3]),
-    );
-    let p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     // SAFETY: qs is exactly 32 bytes; storeu needs no alignment.
-    unsafe { _mm256_storeu_si256(qs.as_mut_ptr().cast(), p) };
+    unsafe { _mm256_storeu_si256(qs.as_mut_ptr().cast(), pack_i8x32(i)) };
     (d, sum)
 }
 
@@ -513,23 +525,20 @@ fn quantize_q8_1(src: &[f32], dst: &mut [u8]) {
 
 /// Q8_K (`q8_k::quantize_row_q8_k`, bit for bit, non-finite input included): the first value
 /// of largest magnitude maps to -127; products are rounded ties-to-even; NaN products become 0
-/// as the scalar `as i32` makes them; `bsums` from the packed bytes.
+/// as the scalar `as i32` makes them.
 #[target_feature(enable = "avx2,fma,f16c")]
 fn quantize_q8_k(src: &[f32], dst: &mut [u8]) {
     let sign = _mm256_set1_ps(-0.0);
     for (x, b) in src.chunks_exact(QK_K).zip(as_blocks_mut::<BlockQ8K>(dst)) {
         let (xv, _) = x.as_chunks::<8>();
-        // SAFETY (all loads/stores here): each chunk is exactly 8 f32, qs/bsums exact sizes;
-        // loadu/storeu need no alignment.
+        // SAFETY: each chunk is exactly 8 f32; loadu needs no alignment.
         let load = |c: &[f32; 8]| unsafe { _mm256_loadu_ps(c.as_ptr()) };
         // max(|v|, m) keeps m when v is NaN, as the scalar `>` test skips NaN.
         let mut m = _mm256_setzero_ps();
         for c in xv {
             m = _mm256_max_ps(_mm256_andnot_ps(sign, load(c)), m);
         }
-        let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
-        let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-        let amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+        let amax = hmax_ps(m);
         if amax == 0.0 {
             b.d = 0f32.to_le_bytes();
             b.qs = [0; QK_K];
@@ -540,10 +549,8 @@ fn quantize_q8_k(src: &[f32], dst: &mut [u8]) {
         let iscale = -127.0 / max;
         let is = _mm256_set1_ps(iscale);
         let q127 = _mm256_set1_epi32(127);
-        let ones8 = _mm256_set1_epi8(1);
-        let ones16 = _mm256_set1_epi16(1);
         let (qc, _) = b.qs.as_chunks_mut::<32>();
-        for (k, (c4, q)) in xv.chunks_exact(4).zip(qc).enumerate() {
+        for (c4, q) in xv.chunks_exact(4).zip(qc) {
             let i: [__m256i; 4] = std::array::from_fn(|j| {
                 let r = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
                     _mm256_mul_ps(load(&c4[j]), is),
@@ -551,21 +558,10 @@ fn quantize_q8_k(src: &[f32], dst: &mut [u8]) {
                 let r = _mm256_and_ps(r, _mm256_cmp_ps::<_CMP_ORD_Q>(r, r));
                 _mm256_min_epi32(_mm256_cvtps_epi32(r), q127)
             });
-            let p = _mm256_packs_epi16(
-                _mm256_packs_epi32(i[0], i[1]),
-                _mm256_packs_epi32(i[2], i[3]),
-            );
-            let p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-            unsafe { _mm256_storeu_si256(q.as_mut_ptr().cast(), p) };
-            // Sums of 4 bytes in 8 lanes; lanes 0..4 are the first 16 bytes, 4..8 the next.
-            let s4 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, p), ones16);
-            let mut l = [0i32; 8];
-            unsafe { _mm256_storeu_si256(l.as_mut_ptr().cast(), s4) };
-            for (g, lanes) in l.chunks_exact(4).enumerate() {
-                let sum = lanes.iter().sum::<i32>() as i16;
-                b.bsums[4 * k + 2 * g..4 * k + 2 * g + 2].copy_from_slice(&sum.to_le_bytes());
-            }
+            // SAFETY: q is exactly 32 bytes; storeu needs no alignment.
+            unsafe { _mm256_storeu_si256(q.as_mut_ptr().cast(), pack_i8x32(i)) };
         }
+        q8_k::set_bsums(b);
         b.d = (1.0 / iscale).to_le_bytes();
     }
 }

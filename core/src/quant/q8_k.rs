@@ -29,10 +29,16 @@ pub fn quantize_row_q8_k(src: &[f32], dst: &mut [u8]) {
         for (q, &v) in b.qs.iter_mut().zip(x) {
             *q = ((iscale * v).round_ties_even() as i32).min(127) as i8;
         }
-        for (g, s) in b.qs.chunks_exact(16).zip(b.bsums.chunks_exact_mut(2)) {
-            let sum: i32 = g.iter().map(|&q| q as i32).sum();
-            s.copy_from_slice(&(sum as i16).to_le_bytes());
-        }
+        set_bsums(b);
         b.d = (1.0 / iscale).to_le_bytes();
+    }
+}
+
+/// `bsums` from `qs`: the sum of each 16 values.
+#[inline]
+pub(super) fn set_bsums(b: &mut BlockQ8K) {
+    for (g, s) in b.qs.chunks_exact(16).zip(b.bsums.chunks_exact_mut(2)) {
+        let sum: i32 = g.iter().map(|&q| q as i32).sum();
+        s.copy_from_slice(&(sum as i16).to_le_bytes());
     }
 }
