@@ -265,7 +265,7 @@ fn q4_k_chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
         );
         dots[j] = hsum_epi32(_mm256_add_epi32(p0, p1));
     }
-    (dots, q4_k::chunk_min_sums(&mn, bx))
+    (dots, q4_k::chunk_min_sums(&mn, &q4_k::sub_block_sums(bx)))
 }
 
 /// `q4_k::fold_repacked` inlined here, so its `mul_add`s compile to FMA instructions.

@@ -208,8 +208,9 @@ fn tile_q4_k_gemm(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; T]) -> Tile {
             }
         }
         for t in 0..T {
+            let xs = q4_k::sub_block_sums(bx[t]);
             for r in 0..R {
-                let sums = (dots[t][r], q4_k::chunk_min_sums(&scm[r].1, bx[t]));
+                let sums = (dots[t][r], q4_k::chunk_min_sums(&scm[r].1, &xs));
                 q4_k::fold_repacked_block(&mut acc[t][r], bw[r], bx[t], sums, true);
             }
         }

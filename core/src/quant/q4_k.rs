@@ -217,17 +217,21 @@ pub(super) fn chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
         }
         dots[j] = sc[2 * j] as i32 * s0 + sc[2 * j + 1] as i32 * s1;
     }
-    (dots, chunk_min_sums(&mn, bx))
+    (dots, chunk_min_sums(&mn, &sub_block_sums(bx)))
+}
+
+/// The activation sums a Q4_K min multiplies: per 32-value sub-block, the sum of its two
+/// 16-value `bsums`. Per activation block, so a tile shares it between weight rows.
+#[inline(always)]
+pub(super) fn sub_block_sums(bx: &BlockQ8K) -> [i32; 8] {
+    std::array::from_fn(|s| bx.bsum(2 * s) + bx.bsum(2 * s + 1))
 }
 
 /// The min terms of a super-block per 64-value chunk `j`: `Σ m·bsum` over sub-blocks 2j and
-/// 2j+1 (exact integers).
+/// 2j+1 (exact integers), from [`sub_block_sums`].
 #[inline(always)]
-pub(super) fn chunk_min_sums(mn: &[u8; 8], bx: &BlockQ8K) -> [i32; 4] {
-    std::array::from_fn(|j| {
-        mn[2 * j] as i32 * (bx.bsum(4 * j) + bx.bsum(4 * j + 1))
-            + mn[2 * j + 1] as i32 * (bx.bsum(4 * j + 2) + bx.bsum(4 * j + 3))
-    })
+pub(super) fn chunk_min_sums(mn: &[u8; 8], sums: &[i32; 8]) -> [i32; 4] {
+    std::array::from_fn(|j| mn[2 * j] as i32 * sums[2 * j] + mn[2 * j + 1] as i32 * sums[2 * j + 1])
 }
 
 /// The float part of llama.cpp's x86 kernels for Q4_K weights repacked 8 rows at a time

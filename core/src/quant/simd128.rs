@@ -779,7 +779,7 @@ fn q4_k_chunk_sums(bw: &BlockQ4K, bx: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
         let s = i32x4_add(i32x4_add(p.p[0], p.p[1]), i32x4_add(p.p[2], p.p[3]));
         dots[j] = hsum_i32(s);
     }
-    (dots, q4_k::chunk_min_sums(&mn, bx))
+    (dots, q4_k::chunk_min_sums(&mn, &q4_k::sub_block_sums(bx)))
 }
 
 /// Q5_K: as Q4_K, the 5th bit of each value from `qh` by a moving bit mask.
