@@ -533,27 +533,119 @@ fn quant_round_f16_simd_is_bit_exact_with_scalar() {
     assert!(b[1003 + 5].is_infinite()); // 65520 rounds past f16's max
 }
 
-/// The repacked-order Q4_K dots (llama.cpp's x86 gemv and gemm orders) are bit-identical
-/// between the AVX2 kernels and their scalar specs, and equal the plain dot to rounding.
+/// The repacked-order dots (llama.cpp's x86 gemv and gemm orders for the types it repacks)
+/// are bit-identical between the fast kernels and their scalar specs, and equal the plain dot
+/// to rounding. (SIMD128 keeps Q4_0 in the plain order: there is nothing to compare.)
 #[test]
-fn quant_q4_k_repacked_orders_are_bit_exact_with_scalar() {
-    let t = GgmlType::Q4_K;
-    let (fast, spec) = (kernels(t).unwrap(), scalar_kernels(t).unwrap());
-    let (fr, sr) = (fast.repacked.unwrap(), spec.repacked.unwrap());
+fn quant_repacked_orders_are_bit_exact_with_scalar() {
     let mut rng = Rng(0x5eed_0004);
-    for n in lengths(t) {
-        for _ in 0..4 {
-            let w = random_weights(t, &mut rng, n);
-            let x = quantize_act(GgmlType::Q8_K, &rng.row(n), true);
-            let (gemv, gemm) = ((fr.gemv)(n, &w, &x), (fr.gemm)(n, &w, &x));
-            assert_eq!(gemv.to_bits(), (sr.gemv)(n, &w, &x).to_bits(), "gemv n={n}");
-            assert_eq!(gemm.to_bits(), (sr.gemm)(n, &w, &x).to_bits(), "gemm n={n}");
-            let (_, abs, slack) = reference_dot(t, &w, &x, n);
-            let plain = (spec.vec_dot)(n, &w, &x) as f64;
-            let tol = 1e-5 * (abs + slack) + 1e-30;
-            assert!((gemv as f64 - plain).abs() <= tol, "gemv {gemv} vs {plain}");
-            assert!((gemm as f64 - plain).abs() <= tol, "gemm {gemm} vs {plain}");
+    for t in [GgmlType::Q4_0, GgmlType::Q4_K] {
+        let (fast, spec) = (kernels(t).unwrap(), scalar_kernels(t).unwrap());
+        let sr = spec.repacked.unwrap();
+        let Some(fr) = fast.repacked else {
+            assert_eq!((t, kernel_isa()), (GgmlType::Q4_0, "simd128"));
+            continue;
+        };
+        for n in lengths(t) {
+            for _ in 0..4 {
+                let w = random_weights(t, &mut rng, n);
+                let x = quantize_act(spec.vec_dot_type, &rng.row(n), true);
+                let (gemv, gemm) = ((fr.gemv)(n, &w, &x), (fr.gemm)(n, &w, &x));
+                assert_eq!(
+                    gemv.to_bits(),
+                    (sr.gemv)(n, &w, &x).to_bits(),
+                    "{t} gemv n={n}"
+                );
+                assert_eq!(
+                    gemm.to_bits(),
+                    (sr.gemm)(n, &w, &x).to_bits(),
+                    "{t} gemm n={n}"
+                );
+                let (_, abs, slack) = reference_dot(t, &w, &x, n);
+                let plain = (spec.vec_dot)(n, &w, &x) as f64;
+                let tol = 1e-5 * (abs + slack) + 1e-30;
+                assert!(
+                    (gemv as f64 - plain).abs() <= tol,
+                    "{t} gemv {gemv} vs {plain}"
+                );
+                assert!(
+                    (gemm as f64 - plain).abs() <= tol,
+                    "{t} gemm {gemm} vs {plain}"
+                );
+            }
         }
+    }
+}
+
+/// The eight-row dots (Q4_0 on AVX2) give every output the bits of its one-row repacked dot,
+/// over random rows and over the extremes where an i16 partial sum is largest (every nibble
+/// 0 or 15 against quants of -128 and 127).
+#[test]
+fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
+    use wasm_chord_core::quant::{REPACK_ROWS, TILE_TOKENS};
+    let mut rng = Rng(0x5eed_0008);
+    let mut with_rows8 = Vec::new();
+    for t in WEIGHT_TYPES {
+        let k = kernels(t).unwrap();
+        let Some(r8) = k.rows8 else { continue };
+        with_rows8.push(t);
+        let rp = k.repacked.unwrap();
+        for n in lengths(t) {
+            for extreme in [false, true] {
+                let w: Vec<Vec<u8>> = (0..REPACK_ROWS)
+                    .map(|r| {
+                        let mut w = random_weights(t, &mut rng, n);
+                        if extreme {
+                            let fill = if r % 2 == 0 { 0xff } else { 0x00 };
+                            for b in w.chunks_exact_mut(t.block_bytes()) {
+                                b[2..].fill(fill);
+                            }
+                        }
+                        w
+                    })
+                    .collect();
+                let x: Vec<Vec<u8>> = (0..TILE_TOKENS)
+                    .map(|i| {
+                        let mut x = quantize_act(k.vec_dot_type, &rng.row(n), false);
+                        if extreme {
+                            let q = if i % 2 == 0 { -128i8 } else { 127 };
+                            for b in x.chunks_exact_mut(34) {
+                                b[2..].fill(q as u8);
+                            }
+                        }
+                        x
+                    })
+                    .collect();
+                let sums: Vec<Vec<i32>> = x
+                    .iter()
+                    .map(|x| {
+                        let mut s = vec![0; n / 32];
+                        q8_0_block_sums(x, &mut s);
+                        s
+                    })
+                    .collect();
+                let wr = std::array::from_fn(|r| &w[r][..]);
+                let gemm = (r8.gemm)(
+                    n,
+                    wr,
+                    std::array::from_fn(|i| &x[i][..]),
+                    std::array::from_fn(|i| &sums[i][..]),
+                );
+                for i in 0..TILE_TOKENS {
+                    let gemv = (r8.gemv)(n, wr, &x[i], &sums[i]);
+                    for r in 0..REPACK_ROWS {
+                        let (want_v, want_m) =
+                            ((rp.gemv)(n, &w[r], &x[i]), (rp.gemm)(n, &w[r], &x[i]));
+                        let ctx = format!("{t} n={n} extreme={extreme} token {i} row {r}");
+                        assert_eq!(gemv[r].to_bits(), want_v.to_bits(), "gemv {ctx}");
+                        assert_eq!(gemm[i][r].to_bits(), want_m.to_bits(), "gemm {ctx}");
+                    }
+                }
+            }
+        }
+    }
+    if kernel_isa() == "avx2" {
+        assert_eq!(with_rows8, [GgmlType::Q4_0]);
     }
 }
 
@@ -630,7 +722,6 @@ fn quant_tile_dots_are_bit_exact_with_one_row_dots() {
     }
     if kernel_isa() == "avx2" {
         for t in [
-            GgmlType::Q4_0,
             GgmlType::Q4_1,
             GgmlType::Q5_0,
             GgmlType::Q8_0,

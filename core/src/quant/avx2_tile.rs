@@ -10,11 +10,10 @@
 use std::arch::x86_64::*;
 
 use super::avx2::{
-    f16x, hsum_ps, load_i8x32, load_u8x32, q4_0_values, q5_0_values, q6_k_offsets, q6_k_values,
-    unpack_nibbles,
+    f16x, hsum_ps, load_i8x32, load_u8x32, q5_0_values, q6_k_offsets, q6_k_values, unpack_nibbles,
 };
 use super::blocks::{
-    as_blocks, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
+    as_blocks, BlockQ4K, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
 };
 use super::dispatch::{has_avx2, has_avx_vnni, Tile, TILE_ROWS as R, TILE_TOKENS as T};
 use super::q4_k;
@@ -101,13 +100,6 @@ fn signed(d: f32, q: __m256i) -> PrepW {
 #[inline(always)]
 fn act_q8_0(b: &BlockQ8_0) -> (f32, f32, &[i8; 32]) {
     (f16x(b.d), 0.0, &b.qs)
-}
-
-#[inline(always)]
-fn tile_q4_0<const VNNI: bool>(w: [&[BlockQ4_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
-    // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
-    // fma and f16c and called after the run-time check.
-    unsafe { tile_32::<_, _, false, VNNI>(w, x, |b| signed(f16x(b.d), q4_0_values(b)), act_q8_0) }
 }
 
 #[inline(always)]
@@ -309,12 +301,6 @@ macro_rules! tile_entry_vnni {
     };
 }
 
-tile_entry_vnni!(
-    tile_q4_0_q8_0 = tile_q4_0,
-    BlockQ4_0,
-    BlockQ8_0,
-    super::q4_0::vec_dot_q4_0_q8_0
-);
 tile_entry_vnni!(
     tile_q4_1_q8_1 = tile_q4_1,
     BlockQ4_1,

@@ -22,7 +22,7 @@ pub struct TypeKernels {
     /// Dot product of `n` elements: a weight row (`ty`) with an activation row (`vec_dot_type`).
     pub vec_dot: fn(n: usize, w: &[u8], x: &[u8]) -> f32,
     /// The same dot in the summation orders of llama.cpp's x86 repacked kernels, for types it
-    /// repacks when the row count is a multiple of [`REPACK_ROWS`] (Q4_K).
+    /// repacks when the row count is a multiple of [`REPACK_ROWS`] (Q4_0, Q4_K).
     pub repacked: Option<RepackedDots>,
     /// `vec_dot` of two weight rows with one activation row, each result bit-identical to
     /// `vec_dot`'s (the SIMD128 32-value block formats: the activation block is unpacked once
@@ -31,6 +31,33 @@ pub struct TypeKernels {
     /// A tile of [`TILE_ROWS`] weight rows by [`TILE_TOKENS`] activation rows, each result
     /// bit-identical to `vec_dot` (to `repacked.gemm` for a repacked type): prefill.
     pub dot_tile: Option<TileDot>,
+    /// A repacked type's dots over the [`REPACK_ROWS`] rows llama.cpp repacks together, each
+    /// result bit-identical to `repacked`'s one-row dots (Q4_0 on AVX2).
+    pub rows8: Option<Rows8Dots>,
+}
+
+/// Outputs of the [`REPACK_ROWS`] weight rows of a [`Rows8Dots`] kernel.
+pub type Rows8 = [f32; REPACK_ROWS];
+
+/// [`Rows8Dots::gemv`]: eight weight rows, one activation row and its block sums.
+pub type Rows8Gemv = fn(n: usize, w: [&[u8]; REPACK_ROWS], x: &[u8], sums: &[i32]) -> Rows8;
+
+/// [`Rows8Dots::gemm`]: eight weight rows, [`TILE_TOKENS`] activation rows and their sums.
+pub type Rows8Gemm = fn(
+    n: usize,
+    w: [&[u8]; REPACK_ROWS],
+    x: [&[u8]; TILE_TOKENS],
+    sums: [&[i32]; TILE_TOKENS],
+) -> [Rows8; TILE_TOKENS];
+
+/// Dots of [`REPACK_ROWS`] weight rows at once, for a type whose activation blocks are Q8_0:
+/// `sums[b]` is the sum of activation block `b`'s quants (`quant::q8_0_block_sums`).
+#[derive(Clone, Copy)]
+pub struct Rows8Dots {
+    /// One activation row (the gemv order).
+    pub gemv: Rows8Gemv,
+    /// The rows of a whole group of four (the gemm order).
+    pub gemm: Rows8Gemm,
 }
 
 /// Weight rows of a [`TileDot`].
@@ -115,6 +142,7 @@ const fn tk(
         repacked: None,
         vec_dot_2rows: None,
         dot_tile: None,
+        rows8: None,
     }
 }
 
@@ -134,12 +162,18 @@ const fn tk_repacked(
 
 use GgmlType as T;
 
+/// Q4_0's repacked order, which llama.cpp's gemv and gemm share.
+const Q4_0_REPACKED: RepackedDots = RepackedDots {
+    gemv: q4_0::vec_dot_q4_0_q8_0_repacked,
+    gemm: q4_0::vec_dot_q4_0_q8_0_repacked,
+};
+
 #[rustfmt::skip]
 static SCALAR: [TypeKernels; 13] = [
     tk(T::F32,  float::dequantize_row_f32,  T::F32,  float::vec_dot_f32),
     tk(T::F16,  float::dequantize_row_f16,  T::F16,  float::vec_dot_f16),
     tk(T::BF16, float::dequantize_row_bf16, T::BF16, float::vec_dot_bf16),
-    tk(T::Q4_0, q4_0::dequantize_row_q4_0,  T::Q8_0, q4_0::vec_dot_q4_0_q8_0),
+    tk_repacked(T::Q4_0, q4_0::dequantize_row_q4_0, T::Q8_0, q4_0::vec_dot_q4_0_q8_0, Q4_0_REPACKED),
     tk(T::Q4_1, q4_1::dequantize_row_q4_1,  T::Q8_1, q4_1::vec_dot_q4_1_q8_1),
     tk(T::Q5_0, q5_0::dequantize_row_q5_0,  T::Q8_0, q5_0::vec_dot_q5_0_q8_0),
     tk(T::Q5_1, q5_1::dequantize_row_q5_1,  T::Q8_1, q5_1::vec_dot_q5_1_q8_1),
@@ -155,14 +189,23 @@ static SCALAR: [TypeKernels; 13] = [
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::super::{
-        avx2, avx2_tile as at, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0,
+        avx2, avx2_rows8, avx2_tile as at, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k,
+        q6_k, q8_0,
     };
-    use super::{tk, tk_repacked, RepackedDots, TileDot, TypeKernels, T};
+    use super::{tk, tk_repacked, RepackedDots, Rows8Dots, TileDot, TypeKernels, Q4_0_REPACKED, T};
 
     /// A table entry with a tile dot.
     const fn tiled(k: TypeKernels, dot_tile: TileDot) -> TypeKernels {
         TypeKernels {
             dot_tile: Some(dot_tile),
+            ..k
+        }
+    }
+
+    /// A table entry with eight-row dots.
+    const fn rows8(k: TypeKernels, rows8: Rows8Dots) -> TypeKernels {
+        TypeKernels {
+            rows8: Some(rows8),
             ..k
         }
     }
@@ -174,7 +217,8 @@ mod x86 {
         tk(T::F32,  float::dequantize_row_f32,  T::F32,  avx2::vec_dot_f32),
         tk(T::F16,  float::dequantize_row_f16,  T::F16,  avx2::vec_dot_f16),
         tk(T::BF16, float::dequantize_row_bf16, T::BF16, avx2::vec_dot_bf16),
-        tiled(tk(T::Q4_0, q4_0::dequantize_row_q4_0,  T::Q8_0, avx2::vec_dot_q4_0_q8_0), at::tile_q4_0_q8_0),
+        rows8(tk_repacked(T::Q4_0, q4_0::dequantize_row_q4_0, T::Q8_0, avx2::vec_dot_q4_0_q8_0, Q4_0_REPACKED),
+            Rows8Dots { gemv: avx2_rows8::gemv_q4_0_q8_0, gemm: avx2_rows8::gemm_q4_0_q8_0 }),
         tiled(tk(T::Q4_1, q4_1::dequantize_row_q4_1,  T::Q8_1, avx2::vec_dot_q4_1_q8_1), at::tile_q4_1_q8_1),
         tiled(tk(T::Q5_0, q5_0::dequantize_row_q5_0,  T::Q8_0, avx2::vec_dot_q5_0_q8_0), at::tile_q5_0_q8_0),
         tk(T::Q5_1, q5_1::dequantize_row_q5_1,  T::Q8_1, avx2::vec_dot_q5_1_q8_1),

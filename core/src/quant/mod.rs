@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
+mod avx2_rows8;
+#[cfg(target_arch = "x86_64")]
 mod avx2_tile;
 mod blocks;
 mod dispatch;
@@ -34,11 +36,12 @@ pub use blocks::*;
 pub use dispatch::{
     can_quantize_weights, f16_to_f32_row, f16_to_f32_row_scalar, has_avx2, kernel_isa, kernels,
     mad_round_f16, mad_round_f16_scalar, quantize_row, quantize_row_scalar, quantize_weights,
-    round_f16_inplace, round_f16_inplace_scalar, scalar_kernels, RepackedDots, Tile, TileDot,
-    TypeKernels, VecDot2Rows, HAS_SIMD128, REPACK_ROWS, TILE_ROWS, TILE_TOKENS,
+    round_f16_inplace, round_f16_inplace_scalar, scalar_kernels, RepackedDots, Rows8, Rows8Dots,
+    Tile, TileDot, TypeKernels, VecDot2Rows, HAS_SIMD128, REPACK_ROWS, TILE_ROWS, TILE_TOKENS,
 };
 /// The f16 type of the kernels' signatures (`half`'s), for callers without their own `half`.
 pub use half::f16;
+pub use q8_0::block_sums as q8_0_block_sums;
 
 /// ggml's tensor types, with their on-disk ids. Only the ones we can size are listed: a file
 /// with any other id is rejected at parse time with `UnsupportedTensorType`.

@@ -66,3 +66,26 @@ pub fn vec_dot_q4_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 {
     }
     sumf
 }
+
+/// Q4_0 · Q8_0 in the order of llama.cpp's x86 kernels for Q4_0 weights repacked eight rows
+/// at a time (its gemv and its gemm share it): each block's exact integer sum, then one f32
+/// chain per output, `acc = fma(sum, d_w · d_x, acc)`. The spec of `RepackedDots` for Q4_0.
+pub fn vec_dot_q4_0_q8_0_repacked(n: usize, w: &[u8], x: &[u8]) -> f32 {
+    debug_assert_eq!(n % QK, 0);
+    debug_assert_eq!(w.len(), n / QK * 18);
+    debug_assert_eq!(x.len(), n / QK * 34);
+    let mut acc = 0.0f32;
+    for (bw, bx) in as_blocks::<BlockQ4_0>(w)
+        .iter()
+        .zip(as_blocks::<BlockQ8_0>(x))
+    {
+        let mut sumi = 0i32;
+        for j in 0..QK / 2 {
+            let v0 = (bw.qs[j] & 0x0f) as i32 - 8;
+            let v1 = (bw.qs[j] >> 4) as i32 - 8;
+            sumi += v0 * bx.qs[j] as i32 + v1 * bx.qs[j + QK / 2] as i32;
+        }
+        acc = (sumi as f32).mul_add(f16_le(bw.d) * f16_le(bx.d), acc);
+    }
+    acc
+}

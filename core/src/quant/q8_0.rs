@@ -59,3 +59,12 @@ pub fn vec_dot_q8_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 {
     }
     sumf
 }
+
+/// The sum of each Q8_0 block's 32 quants, into `sums` (one per block): what kernels that
+/// multiply unsigned nibbles (`q + 8`) subtract, times 8, to get the signed products' sum.
+pub fn block_sums(x: &[u8], sums: &mut [i32]) {
+    debug_assert_eq!(x.len(), sums.len() * 34);
+    for (s, b) in sums.iter_mut().zip(as_blocks::<BlockQ8_0>(x)) {
+        *s = b.qs.iter().map(|&q| q as i32).sum();
+    }
+}

@@ -87,6 +87,8 @@ impl QMatrix {
 #[derive(Default)]
 pub struct MatmulScratch {
     xq: Vec<u8>,
+    /// Per-block quant sums of `xq` (Q8_0), for the eight-row kernels.
+    sums: Vec<i32>,
 }
 
 /// Tokens per tile in prefill: a weight row is dotted with this many activation rows
@@ -121,6 +123,21 @@ pub fn matmul(
         );
     }
     let xq = &scratch.xq[..];
+    if let Some(r8) = w.kernels.rows8 {
+        if w.rows.is_multiple_of(quant::REPACK_ROWS) {
+            return matmul_rows8(
+                pool,
+                file,
+                w,
+                r8,
+                xq,
+                xq_row,
+                out,
+                n_tokens,
+                &mut scratch.sums,
+            );
+        }
+    }
     // llama.cpp's summation order for this matrix: a repacked one differs between activation
     // rows inside whole groups of four (gemm) and the rest (gemv); near-ties follow the order.
     // A two-row dot (SIMD128) gives each row's `vec_dot` bits, so it serves any row pair.
@@ -132,11 +149,7 @@ pub fn matmul(
             w.kernels.vec_dot_2rows,
         ),
     };
-    let grouped = if n_tokens > 3 {
-        n_tokens - n_tokens % 4
-    } else {
-        0
-    };
+    let grouped = grouped_tokens(n_tokens);
     // Tokens a tile dot may take: all of them in whole tiles; for a type llama.cpp repacks,
     // whose tile is the gemm order, only the grouped ones, and none where it is not repacked.
     // A multiple of TILE_TOKENS (`grouped` is one: groups of four are tiles).
@@ -147,11 +160,7 @@ pub fn matmul(
         Some(_) => 0,
     };
     let (rows, cols) = (w.rows, w.cols);
-
-    // Chunks of whole cache lines of `out` (16 f32), so two threads never write one line.
-    let n_chunks = (pool.n_threads() * 8).min(rows).max(1);
-    let chunk = rows.div_ceil(n_chunks).next_multiple_of(ROWS_PER_LINE);
-    let n_chunks = rows.div_ceil(chunk);
+    let (chunk, n_chunks) = row_chunks(pool, rows);
     let out_ptr = SharedMut::new(out);
     // One-row dots over a block of rows and tokens, in llama.cpp's order for each token.
     let single_dots = |rs: std::ops::Range<usize>, ts: std::ops::Range<usize>| {
@@ -221,6 +230,87 @@ pub fn matmul(
     });
 }
 
+/// Activation rows llama.cpp's repacked kernels take in whole groups of four (gemm): all but
+/// the last `n % 4`, and none of a batch of three or fewer (gemv for each).
+fn grouped_tokens(n_tokens: usize) -> usize {
+    if n_tokens > 3 {
+        n_tokens - n_tokens % 4
+    } else {
+        0
+    }
+}
+
+/// Rows per thread task and the task count: whole cache lines of `out` (16 f32) per task, so
+/// two threads never write one line.
+fn row_chunks(pool: &ThreadPool, rows: usize) -> (usize, usize) {
+    let n_chunks = (pool.n_threads() * 8).min(rows).max(1);
+    let chunk = rows.div_ceil(n_chunks).next_multiple_of(ROWS_PER_LINE);
+    (chunk, rows.div_ceil(chunk))
+}
+
+/// `matmul` of a repacked type with eight-row kernels, rows a multiple of eight: every output
+/// from `gemm` (whole groups of four tokens) or `gemv` (the rest), eight rows at a time.
+#[allow(clippy::too_many_arguments)]
+fn matmul_rows8(
+    pool: &ThreadPool,
+    file: &[u8],
+    w: &QMatrix,
+    r8: quant::Rows8Dots,
+    xq: &[u8],
+    xq_row: usize,
+    out: &mut [f32],
+    n_tokens: usize,
+    sums: &mut Vec<i32>,
+) {
+    const R: usize = quant::REPACK_ROWS;
+    let nb = xq_row / GgmlType::Q8_0.block_bytes();
+    sums.resize(nb * n_tokens, 0);
+    for (s, x) in sums.chunks_exact_mut(nb).zip(xq.chunks_exact(xq_row)) {
+        quant::q8_0_block_sums(x, s);
+    }
+    let sums = &sums[..];
+    let (rows, cols) = (w.rows, w.cols);
+    let grouped = grouped_tokens(n_tokens);
+    let (chunk, n_chunks) = row_chunks(pool, rows);
+    let out_ptr = SharedMut::new(out);
+    let xrow = |t: usize| &xq[t * xq_row..(t + 1) * xq_row];
+    let srow = |t: usize| &sums[t * nb..(t + 1) * nb];
+    pool.for_each(n_chunks, |c| {
+        // Chunks are whole cache lines (16 rows) and rows a multiple of 8: whole groups.
+        let (r0, r1) = (c * chunk, (c * chunk + chunk).min(rows));
+        for t0 in (0..n_tokens).step_by(TOKEN_TILE) {
+            let t1 = (t0 + TOKEN_TILE).min(n_tokens);
+            // t0 is a multiple of four (TOKEN_TILE is), so these are whole groups.
+            let t_grouped = grouped.clamp(t0, t1);
+            for r in (r0..r1).step_by(R) {
+                let wr = std::array::from_fn(|i| w.row(file, r + i));
+                let put = |t: usize, v: quant::Rows8| {
+                    for (i, &vi) in v.iter().enumerate() {
+                        // SAFETY: t < n_tokens and r + i < r1 <= rows, so the index is inside
+                        // `out` (len n_tokens * rows); rows [r0, r1) are this chunk's alone,
+                        // and `out` stays mutably borrowed until for_each returns.
+                        unsafe { out_ptr.write(t * rows + r + i, vi) };
+                    }
+                };
+                for t in (t0..t_grouped).step_by(TILE_TOKENS) {
+                    let v = (r8.gemm)(
+                        cols,
+                        wr,
+                        std::array::from_fn(|i| xrow(t + i)),
+                        std::array::from_fn(|i| srow(t + i)),
+                    );
+                    for (i, vi) in v.into_iter().enumerate() {
+                        put(t + i, vi);
+                    }
+                }
+                for t in t_grouped..t1 {
+                    put(t, (r8.gemv)(cols, wr, xrow(t), srow(t)));
+                }
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,7 +345,7 @@ mod tests {
         let pool = ThreadPool::new(2);
         let mut scratch = MatmulScratch::default();
         for (ty, cols) in [
-            (GgmlType::Q4_0, 64),
+            (GgmlType::Q4_0, 160),
             (GgmlType::Q4_1, 96),
             (GgmlType::Q8_0, 64),
             (GgmlType::Q5_0, 32),
@@ -278,11 +368,7 @@ mod tests {
                         .kernels
                         .repacked
                         .filter(|_| rows % quant::REPACK_ROWS == 0);
-                    let grouped = if n_tokens > 3 {
-                        n_tokens - n_tokens % 4
-                    } else {
-                        0
-                    };
+                    let grouped = grouped_tokens(n_tokens);
                     for t in 0..n_tokens {
                         quant::quantize_row(act, &x[t * cols..(t + 1) * cols], &mut xq);
                         let dot = match repacked {

@@ -1,0 +1,115 @@
+//! AVX2 dots of eight Q4_0 weight rows at once, in the order of llama.cpp's x86 kernels for
+//! Q4_0 weights it repacks eight rows at a time (`q4_0::vec_dot_q4_0_q8_0_repacked`).
+//!
+//! The rows stay where the file has them. Each block of the eight is transposed in registers
+//! so that 32-bit lane `r` holds four bytes of row `r`; one broadcast activation word then
+//! feeds all eight rows, and every output is a single f32 lane: `acc = fma(sum, d_w·d_x, acc)`
+//! block by block, which is that order exactly. The nibbles are multiplied unsigned (`q + 8`)
+//! and `8 · Σx` is taken back from the exact integer sum, so the floats match to the bit.
+
+use std::arch::x86_64::*;
+
+use super::avx2::f16x;
+use super::blocks::{as_blocks, BlockQ4_0, BlockQ8_0};
+use super::dispatch::{has_avx2, Rows8, REPACK_ROWS as R, TILE_TOKENS};
+use super::q4_0::vec_dot_q4_0_q8_0_repacked;
+
+/// Eight rows of Q4_0 against `TOK` activation rows.
+#[inline(always)]
+fn rows8_q4_0<const TOK: usize>(
+    w: [&[BlockQ4_0]; R],
+    x: [&[BlockQ8_0]; TOK],
+    sums: [&[i32]; TOK],
+) -> [Rows8; TOK] {
+    let nb = w[0].len();
+    assert!(w.iter().all(|r| r.len() == nb));
+    assert!(x.iter().all(|t| t.len() == nb) && sums.iter().all(|s| s.len() == nb));
+    // SAFETY: inlined only into the `avx2,fma,f16c` entry points below, which run after
+    // has_avx2() confirmed those features. Every load reads inside a block borrowed above:
+    // 16 bytes of `qs` (16 long) and 4 bytes at 4k of a 32-byte `qs` (k < 8).
+    unsafe {
+        let m4 = _mm256_set1_epi8(0x0f);
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [_mm256_setzero_ps(); TOK];
+        for b in 0..nb {
+            let qs = |r: usize| _mm_loadu_si128(w[r][b].qs.as_ptr().cast());
+            // [row r | row r+4], then a 4x4 transpose of 32-bit words in each 128-bit half:
+            // word k of lane r is bytes 4k..4k+4 of row r's nibbles.
+            let pair =
+                |r: usize| _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(qs(r)), qs(r + 4));
+            let (p0, p1, p2, p3) = (pair(0), pair(1), pair(2), pair(3));
+            let (lo01, hi01) = (_mm256_unpacklo_epi32(p0, p1), _mm256_unpackhi_epi32(p0, p1));
+            let (lo23, hi23) = (_mm256_unpacklo_epi32(p2, p3), _mm256_unpackhi_epi32(p2, p3));
+            let words = [
+                _mm256_unpacklo_epi64(lo01, lo23),
+                _mm256_unpackhi_epi64(lo01, lo23),
+                _mm256_unpacklo_epi64(hi01, hi23),
+                _mm256_unpackhi_epi64(hi01, hi23),
+            ];
+            // Byte j of word k: value 4k+j in its low nibble, value 16+4k+j in its high one.
+            let low = words.map(|v| _mm256_and_si256(v, m4));
+            let high = words.map(|v| _mm256_and_si256(_mm256_srli_epi16::<4>(v), m4));
+            let dw: [f32; R] = std::array::from_fn(|r| f16x(w[r][b].d));
+            let dw = _mm256_loadu_ps(dw.as_ptr());
+            for t in 0..TOK {
+                let q = x[t][b].qs.as_ptr();
+                let word =
+                    |k: usize| _mm256_set1_epi32(q.add(4 * k).cast::<i32>().read_unaligned());
+                // Each i16 lane adds 8 pairs of products of at most 15 · 128: under 2^15.
+                let mut s16 = _mm256_setzero_si256();
+                for (k, (&lo, &hi)) in low.iter().zip(&high).enumerate() {
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo, word(k)));
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi, word(4 + k)));
+                }
+                let unsigned = _mm256_madd_epi16(s16, ones);
+                let sum = _mm256_sub_epi32(unsigned, _mm256_set1_epi32(8 * sums[t][b]));
+                let d = _mm256_mul_ps(dw, _mm256_set1_ps(f16x(x[t][b].d)));
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), d, acc[t]);
+            }
+        }
+        acc.map(|a| {
+            let mut out = [0.0f32; R];
+            _mm256_storeu_ps(out.as_mut_ptr(), a);
+            out
+        })
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn gemv(w: [&[BlockQ4_0]; R], x: &[BlockQ8_0], sums: &[i32]) -> Rows8 {
+    rows8_q4_0::<1>(w, [x], [sums])[0]
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn gemm(
+    w: [&[BlockQ4_0]; R],
+    x: [&[BlockQ8_0]; TILE_TOKENS],
+    sums: [&[i32]; TILE_TOKENS],
+) -> [Rows8; TILE_TOKENS] {
+    rows8_q4_0(w, x, sums)
+}
+
+/// `Rows8Dots::gemv` for Q4_0 (falls back to one-row dots without AVX2).
+pub(super) fn gemv_q4_0_q8_0(n: usize, w: [&[u8]; R], x: &[u8], sums: &[i32]) -> Rows8 {
+    if has_avx2() {
+        // SAFETY: has_avx2() checked avx2, fma and f16c, the features `gemv` is compiled with.
+        unsafe { gemv(w.map(as_blocks), as_blocks(x), sums) }
+    } else {
+        w.map(|w| vec_dot_q4_0_q8_0_repacked(n, w, x))
+    }
+}
+
+/// `Rows8Dots::gemm` for Q4_0 (falls back to one-row dots without AVX2).
+pub(super) fn gemm_q4_0_q8_0(
+    n: usize,
+    w: [&[u8]; R],
+    x: [&[u8]; TILE_TOKENS],
+    sums: [&[i32]; TILE_TOKENS],
+) -> [Rows8; TILE_TOKENS] {
+    if has_avx2() {
+        // SAFETY: has_avx2() checked avx2, fma and f16c, the features `gemm` is compiled with.
+        unsafe { gemm(w.map(as_blocks), x.map(as_blocks), sums) }
+    } else {
+        x.map(|x| w.map(|w| vec_dot_q4_0_q8_0_repacked(n, w, x)))
+    }
+}
