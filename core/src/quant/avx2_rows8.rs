@@ -49,8 +49,17 @@ fn rows8_q4_0<const TOK: usize>(
             // Byte j of word k: value 4k+j in its low nibble, value 16+4k+j in its high one.
             let low = words.map(|v| _mm256_and_si256(v, m4));
             let high = words.map(|v| _mm256_and_si256(_mm256_srli_epi16::<4>(v), m4));
-            let dw: [f32; R] = std::array::from_fn(|r| f16x(w[r][b].d));
-            let dw = _mm256_loadu_ps(dw.as_ptr());
+            let d = |r: usize| u16::from_le_bytes(w[r][b].d) as i16;
+            let dw = _mm256_cvtph_ps(_mm_setr_epi16(
+                d(0),
+                d(1),
+                d(2),
+                d(3),
+                d(4),
+                d(5),
+                d(6),
+                d(7),
+            ));
             for t in 0..TOK {
                 let q = x[t][b].qs.as_ptr();
                 let word =
