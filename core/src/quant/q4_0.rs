@@ -56,12 +56,7 @@ pub fn vec_dot_q4_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 {
         .iter()
         .zip(as_blocks::<BlockQ8_0>(x))
     {
-        let mut sumi = 0i32;
-        for j in 0..QK / 2 {
-            let v0 = (bw.qs[j] & 0x0f) as i32 - 8;
-            let v1 = (bw.qs[j] >> 4) as i32 - 8;
-            sumi += v0 * bx.qs[j] as i32 + v1 * bx.qs[j + QK / 2] as i32;
-        }
+        let sumi = block_sum(bw, bx);
         sumf += sumi as f32 * (f16_le(bw.d) * f16_le(bx.d));
     }
     sumf
@@ -79,13 +74,19 @@ pub fn vec_dot_q4_0_q8_0_repacked(n: usize, w: &[u8], x: &[u8]) -> f32 {
         .iter()
         .zip(as_blocks::<BlockQ8_0>(x))
     {
-        let mut sumi = 0i32;
-        for j in 0..QK / 2 {
-            let v0 = (bw.qs[j] & 0x0f) as i32 - 8;
-            let v1 = (bw.qs[j] >> 4) as i32 - 8;
-            sumi += v0 * bx.qs[j] as i32 + v1 * bx.qs[j + QK / 2] as i32;
-        }
+        let sumi = block_sum(bw, bx);
         acc = (sumi as f32).mul_add(f16_le(bw.d) * f16_le(bx.d), acc);
     }
     acc
+}
+
+/// One block's exact integer dot: `Σ (q - 8) · x`.
+fn block_sum(bw: &BlockQ4_0, bx: &BlockQ8_0) -> i32 {
+    let mut sumi = 0i32;
+    for j in 0..QK / 2 {
+        let v0 = (bw.qs[j] & 0x0f) as i32 - 8;
+        let v1 = (bw.qs[j] >> 4) as i32 - 8;
+        sumi += v0 * bx.qs[j] as i32 + v1 * bx.qs[j + QK / 2] as i32;
+    }
+    sumi
 }
