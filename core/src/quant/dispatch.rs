@@ -69,6 +69,7 @@ pub type Tile = [[f32; TILE_ROWS]; TILE_TOKENS];
 /// `out[t][r] = dot(n, w[r], x[t])` for a tile of rows and tokens.
 pub type TileDot = fn(n: usize, w: [&[u8]; TILE_ROWS], x: [&[u8]; TILE_TOKENS]) -> Tile;
 
+#[cfg(target_arch = "x86_64")]
 /// A tile by one-row dots: what the AVX2 tile entry points fall back to on a CPU without
 /// AVX2 (the dispatch never takes them there: such a CPU gets the scalar table).
 pub fn scalar_tile(
@@ -95,19 +96,13 @@ pub struct RepackedDots {
 }
 
 /// True when this CPU also has AVX-VNNI (`vpdpbusd` on 256-bit registers), detected once.
+#[cfg(target_arch = "x86_64")]
 pub fn has_avx_vnni() -> bool {
     static DETECTED: OnceLock<bool> = OnceLock::new();
     *DETECTED.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            has_avx2()
-                && std::is_x86_feature_detected!("avxvnni")
-                && std::env::var_os("WASM_CHORD_NO_VNNI").is_none()
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+        has_avx2()
+            && std::is_x86_feature_detected!("avxvnni")
+            && std::env::var_os("WASM_CHORD_NO_VNNI").is_none()
     })
 }
 

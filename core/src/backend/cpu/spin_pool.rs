@@ -19,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// How long an idle worker spins before parking.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 const SPIN_FOR: Duration = Duration::from_micros(300);
 
 /// A clock for the spin, natively; in wasm32 a count of spins standing in for [`SPIN_FOR`].

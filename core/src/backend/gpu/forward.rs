@@ -110,6 +110,8 @@ impl Tuning {
         // H200, 2 rows a thread were 2-8% slower and 4 rows 11-21% (fewer workgroups in
         // flight); the folded norm was 5% faster on SmolLM2, but leaving it out was 9% faster
         // on TinyLlama and 19-33% on Llama-3-8B.
+        // Only the native build reads the override below.
+        #[cfg_attr(target_arch = "wasm32", allow(unused_mut))]
         let mut t = if dev.info.device_type == "cpu" {
             Tuning {
                 rows_per_thread: 4,
