@@ -137,7 +137,7 @@ fn fold_blocks<W, X>(w: &[W], x: &[X], mut block: impl FnMut(&W, &X) -> (f32, __
 /// Q4_0's 32 values as signed bytes: nibble - 8.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn q4_0_values(b: &BlockQ4_0) -> __m256i {
+fn q4_0_values(b: &BlockQ4_0) -> __m256i {
     _mm256_sub_epi8(unpack_nibbles(&b.qs), _mm256_set1_epi8(8))
 }
 

@@ -69,9 +69,9 @@ pub type Tile = [[f32; TILE_ROWS]; TILE_TOKENS];
 /// `out[t][r] = dot(n, w[r], x[t])` for a tile of rows and tokens.
 pub type TileDot = fn(n: usize, w: [&[u8]; TILE_ROWS], x: [&[u8]; TILE_TOKENS]) -> Tile;
 
-#[cfg(target_arch = "x86_64")]
 /// A tile by one-row dots: what the AVX2 tile entry points fall back to on a CPU without
 /// AVX2 (the dispatch never takes them there: such a CPU gets the scalar table).
+#[cfg(target_arch = "x86_64")]
 pub fn scalar_tile(
     n: usize,
     w: [&[u8]; TILE_ROWS],

@@ -123,20 +123,13 @@ pub fn matmul(
         );
     }
     let xq = &scratch.xq[..];
-    if let Some(r8) = w.kernels.rows8 {
-        if w.rows.is_multiple_of(quant::REPACK_ROWS) {
-            return matmul_rows8(
-                pool,
-                file,
-                w,
-                r8,
-                xq,
-                xq_row,
-                out,
-                n_tokens,
-                &mut scratch.sums,
-            );
-        }
+    if let Some(r8) = w
+        .kernels
+        .rows8
+        .filter(|_| w.rows.is_multiple_of(quant::REPACK_ROWS))
+    {
+        let sums = &mut scratch.sums;
+        return matmul_rows8(pool, file, w, r8, xq, xq_row, out, n_tokens, sums);
     }
     // llama.cpp's summation order for this matrix: a repacked one differs between activation
     // rows inside whole groups of four (gemm) and the rest (gemv); near-ties follow the order.
