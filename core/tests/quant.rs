@@ -570,9 +570,26 @@ fn quant_repacked_orders_are_bit_exact_with_scalar() {
     }
 }
 
-/// The eight-row dots (Q4_0 on AVX2) give every output the bits of its one-row repacked dot,
-/// over random rows and over the extremes where an i16 partial sum is largest (every nibble
-/// 0 or 15 against quants of -128 and 127).
+/// Sets every quant of activation row `x` (Q8_0 or Q8_K) to `q`, and Q8_K's block sums to match.
+fn fill_activation_quants(t: GgmlType, x: &mut [u8], q: i8) {
+    for b in x.chunks_exact_mut(t.block_bytes()) {
+        match t {
+            GgmlType::Q8_0 => b[2..].fill(q as u8),
+            GgmlType::Q8_K => {
+                let (qs, bsums) = b[4..].split_at_mut(256);
+                qs.fill(q as u8);
+                for s in bsums.chunks_exact_mut(2) {
+                    s.copy_from_slice(&(16 * q as i16).to_le_bytes());
+                }
+            }
+            _ => panic!("{t} is not a quantized activation format"),
+        }
+    }
+}
+
+/// The eight-row dots (Q4_0 and Q4_K on AVX2) give every output the bits of its one-row repacked dot,
+/// over random rows and over the extremes where an i16 partial sum is largest (every nibble,
+/// scale and min 0 or at its top against quants of -128 and 127).
 #[test]
 fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
     use wasm_chord_core::quant::{REPACK_ROWS, TILE_TOKENS};
@@ -589,9 +606,11 @@ fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
                     .map(|r| {
                         let mut w = random_weights(t, &mut rng, n);
                         if extreme {
+                            // Every byte past the f16 factors: nibbles, scales and mins.
+                            let head = if t == GgmlType::Q4_K { 4 } else { 2 };
                             let fill = if r % 2 == 0 { 0xff } else { 0x00 };
                             for b in w.chunks_exact_mut(t.block_bytes()) {
-                                b[2..].fill(fill);
+                                b[head..].fill(fill);
                             }
                         }
                         w
@@ -602,9 +621,7 @@ fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
                         let mut x = quantize_act(k.vec_dot_type, &rng.row(n), false);
                         if extreme {
                             let q = if i % 2 == 0 { -128i8 } else { 127 };
-                            for b in x.chunks_exact_mut(34) {
-                                b[2..].fill(q as u8);
-                            }
+                            fill_activation_quants(k.vec_dot_type, &mut x, q);
                         }
                         x
                     })
@@ -612,6 +629,10 @@ fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
                 let sums: Vec<Vec<i32>> = x
                     .iter()
                     .map(|x| {
+                        // Q8_K blocks carry their sums: the kernels take none.
+                        if k.vec_dot_type != GgmlType::Q8_0 {
+                            return Vec::new();
+                        }
                         let mut s = vec![0; n / 32];
                         q8_0_block_sums(x, &mut s);
                         s
@@ -638,7 +659,7 @@ fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
         }
     }
     if kernel_isa() == "avx2" {
-        assert_eq!(with_rows8, [GgmlType::Q4_0]);
+        assert_eq!(with_rows8, [GgmlType::Q4_0, GgmlType::Q4_K]);
     }
 }
 
@@ -718,7 +739,6 @@ fn quant_tile_dots_are_bit_exact_with_one_row_dots() {
             GgmlType::Q4_1,
             GgmlType::Q5_0,
             GgmlType::Q8_0,
-            GgmlType::Q4_K,
             GgmlType::Q6_K,
         ] {
             assert!(tiled.contains(&t), "{t} has no tile dot: {tiled:?}");

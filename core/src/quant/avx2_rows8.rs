@@ -14,6 +14,29 @@ use super::blocks::{as_blocks, BlockQ4_0, BlockQ8_0};
 use super::dispatch::{has_avx2, Rows8, REPACK_ROWS as R, TILE_TOKENS};
 use super::q4_0::vec_dot_q4_0_q8_0_repacked;
 
+/// Sixteen bytes of each of eight rows, transposed by 32-bit words: lane `r` of word `k` holds
+/// bytes `4k..4k+4` of row `r`.
+#[inline(always)]
+pub(super) fn transpose_words(rows: [&[u8; 16]; R]) -> [__m256i; 4] {
+    // SAFETY: inlined only into kernels compiled with avx2, which run after has_avx2()
+    // confirmed it; each load reads the 16 bytes of a borrowed array.
+    unsafe {
+        let load = |r: usize| _mm_loadu_si128(rows[r].as_ptr().cast());
+        // [row r | row r+4], then a 4x4 transpose of 32-bit words in each 128-bit half.
+        let pair =
+            |r: usize| _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(load(r)), load(r + 4));
+        let (p0, p1, p2, p3) = (pair(0), pair(1), pair(2), pair(3));
+        let (lo01, hi01) = (_mm256_unpacklo_epi32(p0, p1), _mm256_unpackhi_epi32(p0, p1));
+        let (lo23, hi23) = (_mm256_unpacklo_epi32(p2, p3), _mm256_unpackhi_epi32(p2, p3));
+        [
+            _mm256_unpacklo_epi64(lo01, lo23),
+            _mm256_unpackhi_epi64(lo01, lo23),
+            _mm256_unpacklo_epi64(hi01, hi23),
+            _mm256_unpackhi_epi64(hi01, hi23),
+        ]
+    }
+}
+
 /// Eight rows of Q4_0 against `TOK` activation rows.
 #[inline(always)]
 fn rows8_q4_0<const TOK: usize>(
@@ -26,26 +49,13 @@ fn rows8_q4_0<const TOK: usize>(
     assert!(x.iter().all(|t| t.len() == nb) && sums.iter().all(|s| s.len() == nb));
     // SAFETY: inlined only into the `avx2,fma,f16c` entry points below, which run after
     // has_avx2() confirmed those features. Every load reads inside a block borrowed above:
-    // 16 bytes of `qs` (16 long) and 4 bytes at 4k of a 32-byte `qs` (k < 8).
+    // 4 bytes at 4k of a 32-byte `qs` (k < 8).
     unsafe {
         let m4 = _mm256_set1_epi8(0x0f);
         let ones = _mm256_set1_epi16(1);
         let mut acc = [_mm256_setzero_ps(); TOK];
         for b in 0..nb {
-            let qs = |r: usize| _mm_loadu_si128(w[r][b].qs.as_ptr().cast());
-            // [row r | row r+4], then a 4x4 transpose of 32-bit words in each 128-bit half:
-            // word k of lane r is bytes 4k..4k+4 of row r's nibbles.
-            let pair =
-                |r: usize| _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(qs(r)), qs(r + 4));
-            let (p0, p1, p2, p3) = (pair(0), pair(1), pair(2), pair(3));
-            let (lo01, hi01) = (_mm256_unpacklo_epi32(p0, p1), _mm256_unpackhi_epi32(p0, p1));
-            let (lo23, hi23) = (_mm256_unpacklo_epi32(p2, p3), _mm256_unpackhi_epi32(p2, p3));
-            let words = [
-                _mm256_unpacklo_epi64(lo01, lo23),
-                _mm256_unpackhi_epi64(lo01, lo23),
-                _mm256_unpacklo_epi64(hi01, hi23),
-                _mm256_unpackhi_epi64(hi01, hi23),
-            ];
+            let words = transpose_words(std::array::from_fn(|r| &w[r][b].qs));
             // Byte j of word k: value 4k+j in its low nibble, value 16+4k+j in its high one.
             let low = words.map(|v| _mm256_and_si256(v, m4));
             let high = words.map(|v| _mm256_and_si256(_mm256_srli_epi16::<4>(v), m4));

@@ -3,20 +3,18 @@
 //! activation block is loaded once for several rows.
 //!
 //! Every output keeps its own accumulator and sees the same operations, in the same order, as
-//! the one-row dot it stands for (`avx2.rs`; llama.cpp's per-row order, or its repacked gemm
-//! order for Q4_K). Integer partial sums are exact, so however they are gathered the floats
-//! that follow are the same: a tile changes speed, never a bit.
+//! the one-row dot it stands for (`avx2.rs`, llama.cpp's per-row order; Q4_K, whose order is
+//! llama.cpp's repacked gemm, has eight-row kernels instead: `avx2_rows8_q4_k`). Integer
+//! partial sums are exact, so however they are gathered the floats that follow are the same:
+//! a tile changes speed, never a bit.
 
 use std::arch::x86_64::*;
 
 use super::avx2::{
     f16x, hsum_ps, load_i8x32, load_u8x32, q5_0_values, q6_k_offsets, q6_k_values, unpack_nibbles,
 };
-use super::blocks::{
-    as_blocks, BlockQ4K, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
-};
+use super::blocks::{as_blocks, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1};
 use super::dispatch::{has_avx2, has_avx_vnni, Tile, TILE_ROWS as R, TILE_TOKENS as T};
-use super::q4_k;
 
 /// One weight block made ready for its tile: combined-scale factor, min (Q4_1), and the
 /// 32 values as bytes: `a` unsigned for `maddubs`, `sign` the signed values whose signs are
@@ -137,79 +135,6 @@ fn tile_q8_0<const VNNI: bool>(w: [&[BlockQ8_0]; R], x: [&[BlockQ8_0]; T]) -> Ti
     }
 }
 
-/// Sums of each of 8 vectors of 8 i32 lanes (exact: integer adds in any order).
-#[inline(always)]
-fn hsum8_epi32(v: [__m256i; 8]) -> [i32; 8] {
-    // SAFETY: called only inside the avx2 tile kernels (see tile_32); storeu needs no alignment.
-    unsafe {
-        let h01 = _mm256_hadd_epi32(v[0], v[1]);
-        let h23 = _mm256_hadd_epi32(v[2], v[3]);
-        let h45 = _mm256_hadd_epi32(v[4], v[5]);
-        let h67 = _mm256_hadd_epi32(v[6], v[7]);
-        // Each 128-bit half: the half-sums of four vectors, in order.
-        let h03 = _mm256_hadd_epi32(h01, h23);
-        let h47 = _mm256_hadd_epi32(h45, h67);
-        let lo = _mm256_permute2x128_si256::<0x20>(h03, h47);
-        let hi = _mm256_permute2x128_si256::<0x31>(h03, h47);
-        let mut out = [0i32; 8];
-        _mm256_storeu_si256(out.as_mut_ptr().cast(), _mm256_add_epi32(lo, hi));
-        out
-    }
-}
-
-const _: () = assert!(R * T == 8, "hsum8_epi32 gathers one tile of pair sums");
-
-/// Q4_K in llama.cpp's repacked gemm order (`q4_k::fold_repacked` with `per_chunk`): per
-/// 64-value chunk the exact integer dot and min sums, then one FMA each into `acc`/`acc_m`.
-#[target_feature(enable = "avx2,fma,f16c")]
-fn tile_q4_k_gemm(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; T]) -> Tile {
-    let nb = w[0].len();
-    assert!(w.iter().all(|r| r.len() == nb) && x.iter().all(|t| t.len() == nb));
-    let m4 = _mm256_set1_epi8(0x0f);
-    let mut acc = [[[0.0f32; 2]; R]; T];
-    for b in 0..nb {
-        let bw: [&BlockQ4K; R] = std::array::from_fn(|r| &w[r][b]);
-        let bx: [&BlockQ8K; T] = std::array::from_fn(|t| &x[t][b]);
-        let scm: [([u8; 8], [u8; 8]); R] =
-            std::array::from_fn(|r| q4_k::scales_mins_k4(&bw[r].scales));
-        let mut dots = [[[0i32; 4]; R]; T];
-        for j in 0..4 {
-            let mut v = [_mm256_setzero_si256(); 8];
-            for r in 0..R {
-                let (sc, _) = &scm[r];
-                let q = load_u8x32(&bw[r].qs.as_chunks::<32>().0[j]);
-                let lo = _mm256_and_si256(q, m4);
-                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
-                let (s0, s1) = (
-                    _mm256_set1_epi16(sc[2 * j] as i16),
-                    _mm256_set1_epi16(sc[2 * j + 1] as i16),
-                );
-                for t in 0..T {
-                    let (y, _) = bx[t].qs.as_chunks::<32>();
-                    let (y0, y1) = (load_i8x32(&y[2 * j]), load_i8x32(&y[2 * j + 1]));
-                    let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
-                    let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
-                    v[t * R + r] = _mm256_add_epi32(p0, p1);
-                }
-            }
-            let s = hsum8_epi32(v);
-            for t in 0..T {
-                for r in 0..R {
-                    dots[t][r][j] = s[t * R + r];
-                }
-            }
-        }
-        for t in 0..T {
-            let xs = q4_k::sub_block_sums(bx[t]);
-            for r in 0..R {
-                let sums = (dots[t][r], q4_k::chunk_min_sums(&scm[r].1, &xs));
-                q4_k::fold_repacked_block(&mut acc[t][r], bw[r], bx[t], sums, true);
-            }
-        }
-    }
-    std::array::from_fn(|t| std::array::from_fn(|r| acc[t][r][0] - acc[t][r][1]))
-}
-
 /// Q6_K in `avx2::dot_q6_k_q8_k`'s order: per super-block the exact integer lanes (offset
 /// first), then one FMA into the output's 8-lane accumulator.
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -318,9 +243,5 @@ tile_entry_vnni!(
     BlockQ8_0,
     BlockQ8_0,
     super::q8_0::vec_dot_q8_0_q8_0
-);
-tile_entry!(
-    tile_q4_k_q8_k_gemm = tile_q4_k_gemm,
-    q4_k::vec_dot_q4_k_q8_k_gemm
 );
 tile_entry!(tile_q6_k_q8_k = tile_q6_k, super::q6_k::vec_dot_q6_k_q8_k);

@@ -32,7 +32,7 @@ pub struct TypeKernels {
     /// bit-identical to `vec_dot` (to `repacked.gemm` for a repacked type): prefill.
     pub dot_tile: Option<TileDot>,
     /// A repacked type's dots over the [`REPACK_ROWS`] rows llama.cpp repacks together, each
-    /// result bit-identical to `repacked`'s one-row dots (Q4_0 on AVX2).
+    /// result bit-identical to `repacked`'s one-row dots (Q4_0 and Q4_K on AVX2).
     pub rows8: Option<Rows8Dots>,
 }
 
@@ -50,8 +50,9 @@ pub type Rows8Gemm = fn(
     sums: [&[i32]; TILE_TOKENS],
 ) -> [Rows8; TILE_TOKENS];
 
-/// Dots of [`REPACK_ROWS`] weight rows at once, for a type whose activation blocks are Q8_0:
-/// `sums[b]` is the sum of activation block `b`'s quants (`quant::q8_0_block_sums`).
+/// Dots of [`REPACK_ROWS`] weight rows at once. Where the activation blocks are Q8_0, `sums[b]`
+/// is the sum of activation block `b`'s quants (`quant::q8_0_block_sums`); Q8_K blocks carry
+/// their own sums, and `sums` is empty.
 #[derive(Clone, Copy)]
 pub struct Rows8Dots {
     /// One activation row (the gemv order).
@@ -184,8 +185,8 @@ static SCALAR: [TypeKernels; 13] = [
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::super::{
-        avx2, avx2_rows8, avx2_tile as at, float, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k,
-        q6_k, q8_0,
+        avx2, avx2_rows8, avx2_rows8_q4_k, avx2_tile as at, float, q2_k, q3_k, q4_0, q4_1, q4_k,
+        q5_0, q5_1, q5_k, q6_k, q8_0,
     };
     use super::{tk, tk_repacked, RepackedDots, Rows8Dots, TileDot, TypeKernels, Q4_0_REPACKED, T};
 
@@ -220,9 +221,9 @@ mod x86 {
         tiled(tk(T::Q8_0, q8_0::dequantize_row_q8_0,  T::Q8_0, avx2::vec_dot_q8_0_q8_0), at::tile_q8_0_q8_0),
         tk(T::Q2_K, q2_k::dequantize_row_q2_k,  T::Q8_K, q2_k::vec_dot_q2_k_q8_k),
         tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
-        tiled(tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, avx2::vec_dot_q4_k_q8_k,
+        rows8(tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, avx2::vec_dot_q4_k_q8_k,
             RepackedDots { gemv: avx2::vec_dot_q4_k_q8_k_gemv, gemm: avx2::vec_dot_q4_k_q8_k_gemm }),
-            at::tile_q4_k_q8_k_gemm),
+            Rows8Dots { gemv: avx2_rows8_q4_k::gemv_q4_k_q8_k, gemm: avx2_rows8_q4_k::gemm_q4_k_q8_k }),
         tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, avx2::vec_dot_q5_k_q8_k),
         tiled(tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, avx2::vec_dot_q6_k_q8_k), at::tile_q6_k_q8_k),
     ];

@@ -13,6 +13,8 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx2_rows8;
 #[cfg(target_arch = "x86_64")]
+mod avx2_rows8_q4_k;
+#[cfg(target_arch = "x86_64")]
 mod avx2_tile;
 mod blocks;
 mod dispatch;

@@ -256,10 +256,16 @@ fn matmul_rows8(
     sums: &mut Vec<i32>,
 ) {
     const R: usize = quant::REPACK_ROWS;
-    let nb = xq_row / GgmlType::Q8_0.block_bytes();
+    // Block sums for Q8_0 activations; Q8_K blocks hold theirs (`nb` = 0: empty rows).
+    let nb = match w.kernels.vec_dot_type {
+        GgmlType::Q8_0 => xq_row / GgmlType::Q8_0.block_bytes(),
+        _ => 0,
+    };
     sums.resize(nb * n_tokens, 0);
-    for (s, x) in sums.chunks_exact_mut(nb).zip(xq.chunks_exact(xq_row)) {
-        quant::q8_0_block_sums(x, s);
+    if nb > 0 {
+        for (s, x) in sums.chunks_exact_mut(nb).zip(xq.chunks_exact(xq_row)) {
+            quant::q8_0_block_sums(x, s);
+        }
     }
     let sums = &sums[..];
     let (rows, cols) = (w.rows, w.cols);
