@@ -15,7 +15,7 @@ use super::blocks::{
     as_blocks, as_blocks_mut, f16_le_from, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0,
     BlockQ5_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, QK,
 };
-use super::dispatch::has_avx2;
+use super::dispatch::{has_avx2, pair_sums};
 use super::{float, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_1, q8_k, QK_K};
 
 // ---------------------------------------------------------------------------------------------
@@ -89,21 +89,70 @@ fn bytes_from_bits_32(x: u32) -> __m256i {
     )
 }
 
-/// Sums of 4 adjacent products of unsigned `a` and signed `b` bytes, as 8 f32 lanes (exact
-/// while `|a*b|` pairs fit i16, true for every pairing here).
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn mul_sum_us8(a: __m256i, b: __m256i) -> __m256 {
-    let p16 = _mm256_maddubs_epi16(a, b);
-    _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)))
+/// `acc` plus, per 32-bit lane, the sum of its four products of unsigned `a` and signed `b`
+/// bytes, by the [`pair_sums`] choice `P`. Exact while each pair of products fits i16 (true
+/// for every pairing here: a 4-bit or sign-moved side), so every `P` gives the same lanes.
+#[inline(always)]
+pub(super) fn dot_u8i8<const P: u8>(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
+    // SAFETY: inlined only into kernels compiled with avx2 and, for the VNNI choices, with
+    // avxvnni or avx512vnni + avx512vl (`with_pair_sums!`), after pair_sums_isa() found them.
+    unsafe {
+        match P {
+            pair_sums::AVX_VNNI => _mm256_dpbusd_avx_epi32(acc, a, b),
+            pair_sums::AVX512_VNNI => _mm256_dpbusd_epi32(acc, a, b),
+            _ => {
+                let p16 = _mm256_maddubs_epi16(a, b);
+                _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(1)))
+            }
+        }
+    }
+}
+
+/// Sums of 4 adjacent products of unsigned `a` and signed `b` bytes, as 8 f32 lanes.
+#[inline(always)]
+fn mul_sum_us8<const P: u8>(a: __m256i, b: __m256i) -> __m256 {
+    // SAFETY: inlined only into avx2 kernels (see dot_u8i8).
+    unsafe { _mm256_cvtepi32_ps(dot_u8i8::<P>(_mm256_setzero_si256(), a, b)) }
 }
 
 /// As `mul_sum_us8` for signed x signed bytes: `|a| * (b * sign(a))`.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn mul_sum_i8(a: __m256i, b: __m256i) -> __m256 {
-    mul_sum_us8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a))
+#[inline(always)]
+fn mul_sum_i8<const P: u8>(a: __m256i, b: __m256i) -> __m256 {
+    // SAFETY: inlined only into avx2 kernels (see dot_u8i8).
+    unsafe { mul_sum_us8::<P>(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a)) }
 }
+
+/// Runs `kernel::<P>(args)` compiled for this CPU's [`pair_sums`] choice `P`, or `fallback`
+/// on a CPU without AVX2. The args are locals of the same names and types.
+macro_rules! with_pair_sums {
+    ($kernel:ident($($arg:ident: $ty:ty),*) -> $ret:ty, $fallback:expr) => {{
+        use $crate::quant::dispatch::{has_avx2, pair_sums, pair_sums_isa};
+        #[target_feature(enable = "avx2,fma,f16c")]
+        fn maddubs($($arg: $ty),*) -> $ret {
+            $kernel::<{ pair_sums::MADDUBS }>($($arg),*)
+        }
+        #[target_feature(enable = "avx2,fma,f16c,avxvnni")]
+        fn avx_vnni($($arg: $ty),*) -> $ret {
+            $kernel::<{ pair_sums::AVX_VNNI }>($($arg),*)
+        }
+        #[target_feature(enable = "avx2,fma,f16c,avx512vnni,avx512vl")]
+        fn avx512_vnni($($arg: $ty),*) -> $ret {
+            $kernel::<{ pair_sums::AVX512_VNNI }>($($arg),*)
+        }
+        match pair_sums_isa() {
+            // SAFETY: pair_sums_isa() gives AVX_VNNI only where it detected avx2, fma, f16c
+            // and avxvnni, and AVX512_VNNI where it detected those and avx512vnni and
+            // avx512vl: the features of the callee.
+            pair_sums::AVX_VNNI => unsafe { avx_vnni($($arg),*) },
+            // SAFETY: as above.
+            pair_sums::AVX512_VNNI => unsafe { avx512_vnni($($arg),*) },
+            // SAFETY: has_avx2() checked avx2, fma and f16c, the features of `maddubs`.
+            _ if has_avx2() => unsafe { maddubs($($arg),*) },
+            _ => $fallback,
+        }
+    }};
+}
+pub(super) use with_pair_sums;
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -153,52 +202,78 @@ pub(super) fn q5_0_values(b: &BlockQ5_0) -> __m256i {
     _mm256_or_si256(unpack_nibbles(&b.qs), hi)
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
-    fold_blocks(w, x, |bw, bx| {
-        let lanes = mul_sum_i8(q4_0_values(bw), load_i8x32(&bx.qs));
-        (f16x(bw.d) * f16x(bx.d), lanes)
-    })
+// The 32-value block dots, generic over how byte products are summed (`dot_u8i8`); the
+// entry points below pick the CPU's choice with `with_pair_sums!`.
+
+#[inline(always)]
+fn dot_q4_0_q8_0<const P: u8>(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+    // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
+    // f16c (at least) and run after the CPU check.
+    unsafe {
+        fold_blocks(w, x, |bw, bx| {
+            let lanes = mul_sum_i8::<P>(q4_0_values(bw), load_i8x32(&bx.qs));
+            (f16x(bw.d) * f16x(bx.d), lanes)
+        })
+    }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
-    let mut summs = 0.0f32;
-    let sum = fold_blocks(w, x, |bw, bx| {
-        summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
-        let xy = mul_sum_us8(unpack_nibbles(&bw.qs), load_i8x32(&bx.qs));
-        (f16x(bw.d) * f16x(bx.d), xy)
-    });
-    sum + summs
+#[inline(always)]
+fn dot_q4_1_q8_1<const P: u8>(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
+    // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
+    // f16c (at least) and run after the CPU check.
+    unsafe {
+        let mut summs = 0.0f32;
+        let sum = fold_blocks(w, x, |bw, bx| {
+            summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
+            let xy = mul_sum_us8::<P>(unpack_nibbles(&bw.qs), load_i8x32(&bx.qs));
+            (f16x(bw.d) * f16x(bx.d), xy)
+        });
+        sum + summs
+    }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
-    fold_blocks(w, x, |bw, bx| {
-        let lanes = mul_sum_i8(q5_0_values(bw), load_i8x32(&bx.qs));
-        (f16x(bw.d) * f16x(bx.d), lanes)
-    })
+#[inline(always)]
+fn dot_q5_0_q8_0<const P: u8>(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
+    // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
+    // f16c (at least) and run after the CPU check.
+    unsafe {
+        fold_blocks(w, x, |bw, bx| {
+            let lanes = mul_sum_i8::<P>(q5_0_values(bw), load_i8x32(&bx.qs));
+            (f16x(bw.d) * f16x(bx.d), lanes)
+        })
+    }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q5_1_q8_1(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
-    let mut summs = 0.0f32;
-    let bit4 = _mm256_set1_epi8(0x10);
-    let sum = fold_blocks(w, x, |bw, bx| {
-        summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
-        let hi = _mm256_and_si256(bytes_from_bits_32(u32::from_le_bytes(bw.qh)), bit4);
-        let qw = _mm256_or_si256(unpack_nibbles(&bw.qs), hi);
-        (f16x(bw.d) * f16x(bx.d), mul_sum_us8(qw, load_i8x32(&bx.qs)))
-    });
-    sum + summs
+#[inline(always)]
+fn dot_q5_1_q8_1<const P: u8>(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
+    // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
+    // f16c (at least) and run after the CPU check.
+    unsafe {
+        let mut summs = 0.0f32;
+        let bit4 = _mm256_set1_epi8(0x10);
+        let sum = fold_blocks(w, x, |bw, bx| {
+            summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
+            let hi = _mm256_and_si256(bytes_from_bits_32(u32::from_le_bytes(bw.qh)), bit4);
+            let qw = _mm256_or_si256(unpack_nibbles(&bw.qs), hi);
+            (
+                f16x(bw.d) * f16x(bx.d),
+                mul_sum_us8::<P>(qw, load_i8x32(&bx.qs)),
+            )
+        });
+        sum + summs
+    }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
-    fold_blocks(w, x, |bw, bx| {
-        let lanes = mul_sum_i8(load_i8x32(&bw.qs), load_i8x32(&bx.qs));
-        (f16x(bw.d) * f16x(bx.d), lanes)
-    })
+#[inline(always)]
+fn dot_q8_0_q8_0<const P: u8>(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
+    // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
+    // f16c (at least) and run after the CPU check.
+    unsafe {
+        fold_blocks(w, x, |bw, bx| {
+            let lanes = mul_sum_i8::<P>(load_i8x32(&bw.qs), load_i8x32(&bx.qs));
+            (f16x(bw.d) * f16x(bx.d), lanes)
+        })
+    }
 }
 
 #[inline]
@@ -615,26 +690,31 @@ macro_rules! entry {
     };
 }
 
-entry!(vec_dot_q4_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 = {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 18, n / QK * 34));
-    dot_q4_0_q8_0(as_blocks(w), as_blocks(x))
-}, q4_0::vec_dot_q4_0_q8_0);
-entry!(vec_dot_q4_1_q8_1(n: usize, w: &[u8], x: &[u8]) -> f32 = {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 20, n / QK * 36));
-    dot_q4_1_q8_1(as_blocks(w), as_blocks(x))
-}, q4_1::vec_dot_q4_1_q8_1);
-entry!(vec_dot_q5_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 = {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 22, n / QK * 34));
-    dot_q5_0_q8_0(as_blocks(w), as_blocks(x))
-}, q5_0::vec_dot_q5_0_q8_0);
-entry!(vec_dot_q5_1_q8_1(n: usize, w: &[u8], x: &[u8]) -> f32 = {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 24, n / QK * 36));
-    dot_q5_1_q8_1(as_blocks(w), as_blocks(x))
-}, q5_1::vec_dot_q5_1_q8_1);
-entry!(vec_dot_q8_0_q8_0(n: usize, w: &[u8], x: &[u8]) -> f32 = {
-    debug_assert_eq!((w.len(), x.len()), (n / QK * 34, n / QK * 34));
-    dot_q8_0_q8_0(as_blocks(w), as_blocks(x))
-}, q8_0::vec_dot_q8_0_q8_0);
+pub(super) fn vec_dot_q4_0_q8_0(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
+    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 18, n / QK * 34));
+    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
+    with_pair_sums!(dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32, q4_0::vec_dot_q4_0_q8_0(n, w_row, x_row))
+}
+pub(super) fn vec_dot_q4_1_q8_1(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
+    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 20, n / QK * 36));
+    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
+    with_pair_sums!(dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32, q4_1::vec_dot_q4_1_q8_1(n, w_row, x_row))
+}
+pub(super) fn vec_dot_q5_0_q8_0(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
+    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 22, n / QK * 34));
+    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
+    with_pair_sums!(dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32, q5_0::vec_dot_q5_0_q8_0(n, w_row, x_row))
+}
+pub(super) fn vec_dot_q5_1_q8_1(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
+    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 24, n / QK * 36));
+    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
+    with_pair_sums!(dot_q5_1_q8_1(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32, q5_1::vec_dot_q5_1_q8_1(n, w_row, x_row))
+}
+pub(super) fn vec_dot_q8_0_q8_0(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
+    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 34, n / QK * 34));
+    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
+    with_pair_sums!(dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32, q8_0::vec_dot_q8_0_q8_0(n, w_row, x_row))
+}
 entry!(vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     debug_assert_eq!((w.len(), x.len()), (n / QK_K * 144, n / QK_K * 292));
     dot_q4_k_q8_k(as_blocks(w), as_blocks(x))

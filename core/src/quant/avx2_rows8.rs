@@ -9,9 +9,9 @@
 
 use std::arch::x86_64::*;
 
-use super::avx2::f16x;
+use super::avx2::{dot_u8i8, f16x, with_pair_sums};
 use super::blocks::{as_blocks, BlockQ4_0, BlockQ8_0};
-use super::dispatch::{has_avx2, Rows8, REPACK_ROWS as R, TILE_TOKENS};
+use super::dispatch::{pair_sums, Rows8, REPACK_ROWS as R, TILE_TOKENS};
 use super::q4_0::vec_dot_q4_0_q8_0_repacked;
 
 /// Sixteen bytes of each of eight rows, transposed by 32-bit words: lane `r` of word `k` holds
@@ -39,7 +39,7 @@ pub(super) fn transpose_words(rows: [&[u8; 16]; R]) -> [__m256i; 4] {
 
 /// Eight rows of Q4_0 against `TOK` activation rows.
 #[inline(always)]
-fn rows8_q4_0<const TOK: usize>(
+fn rows8_q4_0<const P: u8, const TOK: usize>(
     w: [&[BlockQ4_0]; R],
     x: [&[BlockQ8_0]; TOK],
     sums: [&[i32]; TOK],
@@ -47,9 +47,9 @@ fn rows8_q4_0<const TOK: usize>(
     let nb = w[0].len();
     assert!(w.iter().all(|r| r.len() == nb));
     assert!(x.iter().all(|t| t.len() == nb) && sums.iter().all(|s| s.len() == nb));
-    // SAFETY: inlined only into the `avx2,fma,f16c` entry points below, which run after
-    // has_avx2() confirmed those features. Every load reads inside a block borrowed above:
-    // 4 bytes at 4k of a 32-byte `qs` (k < 8).
+    // SAFETY: inlined only into the `with_pair_sums!` entry points below, compiled with avx2,
+    // fma and f16c (at least) and run after the CPU check. Every load reads inside a block
+    // borrowed above: 4 bytes at 4k of a 32-byte `qs` (k < 8).
     unsafe {
         let m4 = _mm256_set1_epi8(0x0f);
         let ones = _mm256_set1_epi16(1);
@@ -74,13 +74,22 @@ fn rows8_q4_0<const TOK: usize>(
                 let q = x[t][b].qs.as_ptr();
                 let word =
                     |k: usize| _mm256_set1_epi32(q.add(4 * k).cast::<i32>().read_unaligned());
-                // Each i16 lane adds 8 pairs of products of at most 15 · 128: under 2^15.
-                let mut s16 = _mm256_setzero_si256();
-                for (k, (&lo, &hi)) in low.iter().zip(&high).enumerate() {
-                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo, word(k)));
-                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi, word(4 + k)));
-                }
-                let unsigned = _mm256_madd_epi16(s16, ones);
+                let unsigned = if P == pair_sums::MADDUBS {
+                    // Each i16 lane adds 8 pairs of products of at most 15 · 128: under 2^15.
+                    let mut s16 = _mm256_setzero_si256();
+                    for (k, (&lo, &hi)) in low.iter().zip(&high).enumerate() {
+                        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo, word(k)));
+                        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi, word(4 + k)));
+                    }
+                    _mm256_madd_epi16(s16, ones)
+                } else {
+                    let mut s32 = _mm256_setzero_si256();
+                    for (k, (&lo, &hi)) in low.iter().zip(&high).enumerate() {
+                        s32 = dot_u8i8::<P>(s32, lo, word(k));
+                        s32 = dot_u8i8::<P>(s32, hi, word(4 + k));
+                    }
+                    s32
+                };
                 let sum = _mm256_sub_epi32(unsigned, _mm256_set1_epi32(8 * sums[t][b]));
                 let d = _mm256_mul_ps(dw, _mm256_set1_ps(f16x(x[t][b].d)));
                 acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), d, acc[t]);
@@ -94,41 +103,39 @@ fn rows8_q4_0<const TOK: usize>(
     }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn gemv(w: [&[BlockQ4_0]; R], x: &[BlockQ8_0], sums: &[i32]) -> Rows8 {
-    rows8_q4_0::<1>(w, [x], [sums])[0]
+#[inline(always)]
+fn gemv<const P: u8>(w: [&[BlockQ4_0]; R], x: &[BlockQ8_0], sums: &[i32]) -> Rows8 {
+    rows8_q4_0::<P, 1>(w, [x], [sums])[0]
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn gemm(
+#[inline(always)]
+fn gemm<const P: u8>(
     w: [&[BlockQ4_0]; R],
     x: [&[BlockQ8_0]; TILE_TOKENS],
     sums: [&[i32]; TILE_TOKENS],
 ) -> [Rows8; TILE_TOKENS] {
-    rows8_q4_0(w, x, sums)
+    rows8_q4_0::<P, TILE_TOKENS>(w, x, sums)
 }
 
 /// `Rows8Dots::gemv` for Q4_0 (falls back to one-row dots without AVX2).
-pub(super) fn gemv_q4_0_q8_0(n: usize, w: [&[u8]; R], x: &[u8], sums: &[i32]) -> Rows8 {
-    if has_avx2() {
-        // SAFETY: has_avx2() checked avx2, fma and f16c, the features `gemv` is compiled with.
-        unsafe { gemv(w.map(as_blocks), as_blocks(x), sums) }
-    } else {
-        w.map(|w| vec_dot_q4_0_q8_0_repacked(n, w, x))
-    }
+pub(super) fn gemv_q4_0_q8_0(n: usize, w_rows: [&[u8]; R], x_row: &[u8], sums: &[i32]) -> Rows8 {
+    let (w, x) = (w_rows.map(as_blocks), as_blocks(x_row));
+    with_pair_sums!(
+        gemv(w: [&[BlockQ4_0]; R], x: &[BlockQ8_0], sums: &[i32]) -> Rows8,
+        w_rows.map(|w| vec_dot_q4_0_q8_0_repacked(n, w, x_row))
+    )
 }
 
 /// `Rows8Dots::gemm` for Q4_0 (falls back to one-row dots without AVX2).
 pub(super) fn gemm_q4_0_q8_0(
     n: usize,
-    w: [&[u8]; R],
-    x: [&[u8]; TILE_TOKENS],
+    w_rows: [&[u8]; R],
+    x_rows: [&[u8]; TILE_TOKENS],
     sums: [&[i32]; TILE_TOKENS],
 ) -> [Rows8; TILE_TOKENS] {
-    if has_avx2() {
-        // SAFETY: has_avx2() checked avx2, fma and f16c, the features `gemm` is compiled with.
-        unsafe { gemm(w.map(as_blocks), x.map(as_blocks), sums) }
-    } else {
-        x.map(|x| w.map(|w| vec_dot_q4_0_q8_0_repacked(n, w, x)))
-    }
+    let (w, x) = (w_rows.map(as_blocks), x_rows.map(as_blocks));
+    with_pair_sums!(
+        gemm(w: [&[BlockQ4_0]; R], x: [&[BlockQ8_0]; TILE_TOKENS], sums: [&[i32]; TILE_TOKENS]) -> [Rows8; TILE_TOKENS],
+        x_rows.map(|x| w_rows.map(|w| vec_dot_q4_0_q8_0_repacked(n, w, x)))
+    )
 }

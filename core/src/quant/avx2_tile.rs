@@ -10,11 +10,12 @@
 
 use std::arch::x86_64::*;
 
+use super::avx2::{dot_u8i8, with_pair_sums};
 use super::avx2::{
     f16x, hsum_ps, load_i8x32, load_u8x32, q5_0_values, q6_k_offsets, q6_k_values, unpack_nibbles,
 };
 use super::blocks::{as_blocks, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1};
-use super::dispatch::{has_avx2, has_avx_vnni, Tile, TILE_ROWS as R, TILE_TOKENS as T};
+use super::dispatch::{has_avx2, Tile, TILE_ROWS as R, TILE_TOKENS as T};
 
 /// One weight block made ready for its tile: combined-scale factor, min (Q4_1), and the
 /// 32 values as bytes: `a` unsigned for `maddubs`, `sign` the signed values whose signs are
@@ -30,7 +31,7 @@ struct PrepW {
 /// `fold_blocks` of `avx2.rs` for a tile: output (t, r) gets `acc = fma(d_r·d_t, lanes, acc)`
 /// block by block and ggml's horizontal sum, plus (`MIN`) the scalar `m·s` chain of Q4_1.
 #[inline(always)]
-fn tile_32<W, X, const MIN: bool, const VNNI: bool>(
+fn tile_32<W, X, const MIN: bool, const P: u8>(
     w: [&[W]; R],
     x: [&[X]; T],
     prep: impl Fn(&W) -> PrepW,
@@ -41,7 +42,6 @@ fn tile_32<W, X, const MIN: bool, const VNNI: bool>(
     // SAFETY: only called from the `avx2,fma,f16c` tile kernels below, which the dispatch
     // runs after has_avx2() confirmed those features.
     unsafe {
-        let ones = _mm256_set1_epi16(1);
         let mut acc = [[_mm256_setzero_ps(); R]; T];
         let mut summs = [[0.0f32; R]; T];
         for b in 0..nb {
@@ -57,13 +57,7 @@ fn tile_32<W, X, const MIN: bool, const VNNI: bool>(
                         Some(s) => _mm256_sign_epi8(qx, s),
                         None => qx,
                     };
-                    // No pair of products saturates i16 here (|a| <= 128, |y| <= 127 with
-                    // a 4-bit or sign-moved side), so `dpbusd` gives `maddubs`+`madd`'s sums.
-                    let p = if VNNI {
-                        _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), pw[r].a, y)
-                    } else {
-                        _mm256_madd_epi16(_mm256_maddubs_epi16(pw[r].a, y), ones)
-                    };
+                    let p = dot_u8i8::<P>(_mm256_setzero_si256(), pw[r].a, y);
                     let d = _mm256_set1_ps(pw[r].d * dx);
                     acc[t][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[t][r]);
                 }
@@ -101,11 +95,11 @@ fn act_q8_0(b: &BlockQ8_0) -> (f32, f32, &[i8; 32]) {
 }
 
 #[inline(always)]
-fn tile_q4_1<const VNNI: bool>(w: [&[BlockQ4_1]; R], x: [&[BlockQ8_1]; T]) -> Tile {
-    // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
+fn tile_q4_1<const P: u8>(w: [&[BlockQ4_1]; R], x: [&[BlockQ8_1]; T]) -> Tile {
+    // SAFETY: inlined only into the `with_pair_sums!` tile entry points, compiled with avx2,
     // fma and f16c and called after the run-time check.
     unsafe {
-        tile_32::<_, _, true, VNNI>(
+        tile_32::<_, _, true, P>(
             w,
             x,
             |b| PrepW {
@@ -120,19 +114,17 @@ fn tile_q4_1<const VNNI: bool>(w: [&[BlockQ4_1]; R], x: [&[BlockQ8_1]; T]) -> Ti
 }
 
 #[inline(always)]
-fn tile_q5_0<const VNNI: bool>(w: [&[BlockQ5_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
-    // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
+fn tile_q5_0<const P: u8>(w: [&[BlockQ5_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
+    // SAFETY: inlined only into the `with_pair_sums!` tile entry points, compiled with avx2,
     // fma and f16c and called after the run-time check.
-    unsafe { tile_32::<_, _, false, VNNI>(w, x, |b| signed(f16x(b.d), q5_0_values(b)), act_q8_0) }
+    unsafe { tile_32::<_, _, false, P>(w, x, |b| signed(f16x(b.d), q5_0_values(b)), act_q8_0) }
 }
 
 #[inline(always)]
-fn tile_q8_0<const VNNI: bool>(w: [&[BlockQ8_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
-    // SAFETY: inlined only into the `plain`/`vnni` tile entry points, compiled with avx2,
+fn tile_q8_0<const P: u8>(w: [&[BlockQ8_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
+    // SAFETY: inlined only into the `with_pair_sums!` tile entry points, compiled with avx2,
     // fma and f16c and called after the run-time check.
-    unsafe {
-        tile_32::<_, _, false, VNNI>(w, x, |b| signed(f16x(b.d), load_i8x32(&b.qs)), act_q8_0)
-    }
+    unsafe { tile_32::<_, _, false, P>(w, x, |b| signed(f16x(b.d), load_i8x32(&b.qs)), act_q8_0) }
 }
 
 /// Q6_K in `avx2::dot_q6_k_q8_k`'s order: per super-block the exact integer lanes (offset
@@ -198,30 +190,16 @@ macro_rules! tile_entry {
     };
 }
 
-/// Entry points for the 32-value formats, whose pair sums take AVX-VNNI's `dpbusd` where the
-/// CPU has it.
+/// Entry points for the 32-value formats, whose pair sums take `vpdpbusd` where the CPU has it
+/// (`with_pair_sums!`).
 macro_rules! tile_entry_vnni {
     ($name:ident = $generic:ident, $w:ty, $x:ty, $scalar:path) => {
-        pub(super) fn $name(n: usize, w: [&[u8]; R], x: [&[u8]; T]) -> Tile {
-            #[target_feature(enable = "avx2,fma,f16c")]
-            fn plain(w: [&[$w]; R], x: [&[$x]; T]) -> Tile {
-                $generic::<false>(w, x)
-            }
-            #[target_feature(enable = "avx2,fma,f16c,avxvnni")]
-            fn vnni(w: [&[$w]; R], x: [&[$x]; T]) -> Tile {
-                $generic::<true>(w, x)
-            }
-            let _ = n;
-            if has_avx_vnni() {
-                // SAFETY: has_avx_vnni() checked at run time that the CPU has avx2, fma, f16c
-                // and avxvnni, the features `vnni` is compiled with.
-                unsafe { vnni(w.map(as_blocks), x.map(as_blocks)) }
-            } else if has_avx2() {
-                // SAFETY: has_avx2() checked avx2, fma and f16c, the features of `plain`.
-                unsafe { plain(w.map(as_blocks), x.map(as_blocks)) }
-            } else {
-                super::dispatch::scalar_tile(n, w, x, $scalar)
-            }
+        pub(super) fn $name(n: usize, w_rows: [&[u8]; R], x_rows: [&[u8]; T]) -> Tile {
+            let (w, x) = (w_rows.map(as_blocks), x_rows.map(as_blocks));
+            with_pair_sums!(
+                $generic(w: [&[$w]; R], x: [&[$x]; T]) -> Tile,
+                super::dispatch::scalar_tile(n, w_rows, x_rows, $scalar)
+            )
         }
     };
 }

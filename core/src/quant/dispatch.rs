@@ -96,14 +96,32 @@ pub struct RepackedDots {
     pub gemm: fn(n: usize, w: &[u8], x: &[u8]) -> f32,
 }
 
-/// True when this CPU also has AVX-VNNI (`vpdpbusd` on 256-bit registers), detected once.
+/// How the x86 kernels sum byte products into 32-bit lanes: `maddubs` + `madd` (plain AVX2),
+/// or one `vpdpbusd` on 256-bit registers, from AVX-VNNI or from AVX512-VNNI with AVX512VL.
+/// A const parameter of those kernels; every choice gives the same exact integers.
 #[cfg(target_arch = "x86_64")]
-pub fn has_avx_vnni() -> bool {
-    static DETECTED: OnceLock<bool> = OnceLock::new();
+pub mod pair_sums {
+    pub const MADDUBS: u8 = 0;
+    pub const AVX_VNNI: u8 = 1;
+    pub const AVX512_VNNI: u8 = 2;
+}
+
+/// The [`pair_sums`] this CPU runs, detected once (`WASM_CHORD_NO_VNNI` forces `MADDUBS`).
+#[cfg(target_arch = "x86_64")]
+pub fn pair_sums_isa() -> u8 {
+    static DETECTED: OnceLock<u8> = OnceLock::new();
     *DETECTED.get_or_init(|| {
-        has_avx2()
-            && std::is_x86_feature_detected!("avxvnni")
-            && std::env::var_os("WASM_CHORD_NO_VNNI").is_none()
+        if !has_avx2() || std::env::var_os("WASM_CHORD_NO_VNNI").is_some() {
+            pair_sums::MADDUBS
+        } else if std::is_x86_feature_detected!("avxvnni") {
+            pair_sums::AVX_VNNI
+        } else if std::is_x86_feature_detected!("avx512vnni")
+            && std::is_x86_feature_detected!("avx512vl")
+        {
+            pair_sums::AVX512_VNNI
+        } else {
+            pair_sums::MADDUBS
+        }
     })
 }
 
