@@ -202,6 +202,18 @@ pub(super) fn q5_0_values(b: &BlockQ5_0) -> __m256i {
     _mm256_or_si256(unpack_nibbles(&b.qs), hi)
 }
 
+/// The 5-bit values `nibble | bit4 << 4` of a Q5_0 or Q5_1 block, unsigned (Q5_0's value is
+/// this minus 16).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q5_values_unsigned(qs: &[u8; 16], qh: [u8; 4]) -> __m256i {
+    let hi = _mm256_and_si256(
+        bytes_from_bits_32(u32::from_le_bytes(qh)),
+        _mm256_set1_epi8(0x10),
+    );
+    _mm256_or_si256(unpack_nibbles(qs), hi)
+}
+
 // The 32-value block dots, generic over how byte products are summed (`dot_u8i8`); the
 // entry points below pick the CPU's choice with `with_pair_sums!`.
 
@@ -250,11 +262,9 @@ fn dot_q5_1_q8_1<const P: u8>(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
     // f16c (at least) and run after the CPU check.
     unsafe {
         let mut summs = 0.0f32;
-        let bit4 = _mm256_set1_epi8(0x10);
         let sum = fold_blocks(w, x, |bw, bx| {
             summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
-            let hi = _mm256_and_si256(bytes_from_bits_32(u32::from_le_bytes(bw.qh)), bit4);
-            let qw = _mm256_or_si256(unpack_nibbles(&bw.qs), hi);
+            let qw = q5_values_unsigned(&bw.qs, bw.qh);
             (
                 f16x(bw.d) * f16x(bx.d),
                 mul_sum_us8::<P>(qw, load_i8x32(&bx.qs)),

@@ -12,26 +12,39 @@ use std::arch::x86_64::*;
 
 use super::avx2::{dot_u8i8, with_pair_sums};
 use super::avx2::{
-    f16x, hsum_ps, load_i8x32, load_u8x32, q5_0_values, q6_k_offsets, q6_k_values, unpack_nibbles,
+    f16x, hsum_ps, load_i8x32, load_u8x32, q5_values_unsigned, q6_k_offsets, q6_k_values,
+    unpack_nibbles,
 };
 use super::blocks::{as_blocks, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1};
 use super::dispatch::{has_avx2, Tile, TILE_ROWS as R, TILE_TOKENS as T};
 
-/// One weight block made ready for its tile: combined-scale factor, min (Q4_1), and the
-/// 32 values as bytes: `a` unsigned for `maddubs`, `sign` the signed values whose signs are
-/// moved onto the activations (the signed formats), or `None`.
+/// How `tile_32` meets a weight block's bytes `a` with the activation bytes `y`.
+mod values {
+    /// `a` are the values, unsigned (Q4_1).
+    pub const UNSIGNED: u8 = 0;
+    /// The values are `a - 16` (Q5_0, `a` < 32): `Σ a·y - 16·Σ y` per lane, whose second part
+    /// is the activation's alone and so is computed once per token and block.
+    pub const MINUS_16: u8 = 1;
+    /// `a` are signed (Q8_0): `|a|` meets `y` with `a`'s signs moved onto it.
+    pub const SIGNED: u8 = 2;
+}
+
+/// One weight block made ready for its tile: its scale broadcast, its min (Q4_1), its bytes
+/// (`values`) and, for signed values, their magnitudes.
 #[derive(Clone, Copy)]
 struct PrepW {
-    d: f32,
+    d: __m256,
     m: f32,
     a: __m256i,
-    sign: Option<__m256i>,
+    abs: __m256i,
 }
 
 /// `fold_blocks` of `avx2.rs` for a tile: output (t, r) gets `acc = fma(d_r·d_t, lanes, acc)`
-/// block by block and ggml's horizontal sum, plus (`MIN`) the scalar `m·s` chain of Q4_1.
+/// block by block and ggml's horizontal sum, plus (`MIN`) the scalar `m·s` chain of Q4_1. The
+/// integer lanes are exact whatever `V` and `P`, and `d_r·d_t` is the one product ggml rounds,
+/// so every output has its one-row dot's bits.
 #[inline(always)]
-fn tile_32<W, X, const MIN: bool, const P: u8>(
+fn tile_32<W, X, const MIN: bool, const V: u8, const P: u8>(
     w: [&[W]; R],
     x: [&[X]; T],
     prep: impl Fn(&W) -> PrepW,
@@ -39,26 +52,34 @@ fn tile_32<W, X, const MIN: bool, const P: u8>(
 ) -> Tile {
     let nb = w[0].len();
     assert!(w.iter().all(|r| r.len() == nb) && x.iter().all(|t| t.len() == nb));
-    // SAFETY: only called from the `avx2,fma,f16c` tile kernels below, which the dispatch
-    // runs after has_avx2() confirmed those features.
+    // SAFETY: only called from the `with_pair_sums!` tile kernels below, compiled with avx2,
+    // fma and f16c (at least) and run after the CPU check.
     unsafe {
+        let ones = _mm256_set1_epi8(1);
         let mut acc = [[_mm256_setzero_ps(); R]; T];
         let mut summs = [[0.0f32; R]; T];
         for b in 0..nb {
             let pw: [PrepW; R] = std::array::from_fn(|r| prep(&w[r][b]));
             for t in 0..T {
                 let (dx, sx, qx) = act(&x[t][b]);
-                let qx = load_i8x32(qx);
+                let (dx, qx) = (_mm256_set1_ps(dx), load_i8x32(qx));
+                // -16·Σy per lane: the start of every row's sum (exact: |Σy| <= 4 · 128).
+                let start = if V == values::MINUS_16 {
+                    let sums = dot_u8i8::<P>(_mm256_setzero_si256(), ones, qx);
+                    _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32::<4>(sums))
+                } else {
+                    _mm256_setzero_si256()
+                };
                 for r in 0..R {
                     if MIN {
                         summs[t][r] = pw[r].m.mul_add(sx, summs[t][r]);
                     }
-                    let y = match pw[r].sign {
-                        Some(s) => _mm256_sign_epi8(qx, s),
-                        None => qx,
+                    let p = if V == values::SIGNED {
+                        dot_u8i8::<P>(start, pw[r].abs, _mm256_sign_epi8(qx, pw[r].a))
+                    } else {
+                        dot_u8i8::<P>(start, pw[r].a, qx)
                     };
-                    let p = dot_u8i8::<P>(_mm256_setzero_si256(), pw[r].a, y);
-                    let d = _mm256_set1_ps(pw[r].d * dx);
+                    let d = _mm256_mul_ps(pw[r].d, dx);
                     acc[t][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[t][r]);
                 }
             }
@@ -76,16 +97,17 @@ fn tile_32<W, X, const MIN: bool, const P: u8>(
     }
 }
 
-/// Prep of a signed weight block: `|w|` for `maddubs`, `w` for the signs.
+/// A weight block's prep: scale `d`, min `m` and bytes `a` (signed ones also get `|a|`).
 #[inline(always)]
-fn signed(d: f32, q: __m256i) -> PrepW {
+fn prep(d: f32, m: f32, a: __m256i) -> PrepW {
     // SAFETY: called only inside the avx2 tile kernels (see tile_32).
-    let a = unsafe { _mm256_sign_epi8(q, q) };
-    PrepW {
-        d,
-        m: 0.0,
-        a,
-        sign: Some(q),
+    unsafe {
+        PrepW {
+            d: _mm256_set1_ps(d),
+            m,
+            a,
+            abs: _mm256_sign_epi8(a, a),
+        }
     }
 }
 
@@ -99,15 +121,10 @@ fn tile_q4_1<const P: u8>(w: [&[BlockQ4_1]; R], x: [&[BlockQ8_1]; T]) -> Tile {
     // SAFETY: inlined only into the `with_pair_sums!` tile entry points, compiled with avx2,
     // fma and f16c and called after the run-time check.
     unsafe {
-        tile_32::<_, _, true, P>(
+        tile_32::<_, _, true, { values::UNSIGNED }, P>(
             w,
             x,
-            |b| PrepW {
-                d: f16x(b.d),
-                m: f16x(b.m),
-                a: unpack_nibbles(&b.qs),
-                sign: None,
-            },
+            |b| prep(f16x(b.d), f16x(b.m), unpack_nibbles(&b.qs)),
             |b| (f16x(b.d), f16x(b.s), &b.qs),
         )
     }
@@ -117,14 +134,28 @@ fn tile_q4_1<const P: u8>(w: [&[BlockQ4_1]; R], x: [&[BlockQ8_1]; T]) -> Tile {
 fn tile_q5_0<const P: u8>(w: [&[BlockQ5_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
     // SAFETY: inlined only into the `with_pair_sums!` tile entry points, compiled with avx2,
     // fma and f16c and called after the run-time check.
-    unsafe { tile_32::<_, _, false, P>(w, x, |b| signed(f16x(b.d), q5_0_values(b)), act_q8_0) }
+    unsafe {
+        tile_32::<_, _, false, { values::MINUS_16 }, P>(
+            w,
+            x,
+            |b| prep(f16x(b.d), 0.0, q5_values_unsigned(&b.qs, b.qh)),
+            act_q8_0,
+        )
+    }
 }
 
 #[inline(always)]
 fn tile_q8_0<const P: u8>(w: [&[BlockQ8_0]; R], x: [&[BlockQ8_0]; T]) -> Tile {
     // SAFETY: inlined only into the `with_pair_sums!` tile entry points, compiled with avx2,
     // fma and f16c and called after the run-time check.
-    unsafe { tile_32::<_, _, false, P>(w, x, |b| signed(f16x(b.d), load_i8x32(&b.qs)), act_q8_0) }
+    unsafe {
+        tile_32::<_, _, false, { values::SIGNED }, P>(
+            w,
+            x,
+            |b| prep(f16x(b.d), 0.0, load_i8x32(&b.qs)),
+            act_q8_0,
+        )
+    }
 }
 
 /// Q6_K in `avx2::dot_q6_k_q8_k`'s order: per super-block the exact integer lanes (offset
