@@ -426,18 +426,25 @@ pub(super) fn q6_k_values(ql0: __m256i, ql1: __m256i, qh: __m256i) -> [__m256i; 
     ]
 }
 
-/// Q6_K's `-32` offset as the starting integer lanes of a super-block's dot: lane l carries
-/// sub-blocks 2l and 2l+1, as ggml's `madd` of bsums by scales places it (the lanes are
-/// converted to f32 one by one, so placement matters).
+/// A Q6_K block's 16 signed sub-block scales widened to i16, for [`q6_k_offsets`].
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn q6_k_offsets(bw: &BlockQ6K, bx: &BlockQ8K) -> __m256i {
-    let offs: [i32; 8] = std::array::from_fn(|l| {
-        -32 * (bw.scales[2 * l] as i32 * bx.bsum(2 * l)
-            + bw.scales[2 * l + 1] as i32 * bx.bsum(2 * l + 1))
-    });
-    // SAFETY: offs is exactly 8 i32; loadu needs no alignment.
-    unsafe { _mm256_loadu_si256(offs.as_ptr().cast()) }
+pub(super) fn q6_k_scales16(bw: &BlockQ6K) -> __m256i {
+    // SAFETY: `scales` is exactly 16 bytes; loadu needs no alignment.
+    _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(bw.scales.as_ptr().cast()) })
+}
+
+/// Q6_K's `-32` offset as the starting integer lanes of a super-block's dot: lane l carries
+/// sub-blocks 2l and 2l+1, as ggml's `madd` of bsums by scales places it (the lanes are
+/// converted to f32 one by one, so placement matters). `scales16` is [`q6_k_scales16`];
+/// |lane| <= 32 · 2 · 128 · 2048 < 2^31.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q6_k_offsets(scales16: __m256i, bx: &BlockQ8K) -> __m256i {
+    // SAFETY: `bsums` is exactly 32 bytes; loadu needs no alignment.
+    let bsums = unsafe { _mm256_loadu_si256(bx.bsums.as_ptr().cast()) };
+    let sums = _mm256_madd_epi16(bsums, scales16);
+    _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32::<5>(sums))
 }
 
 /// Q6_K: the unsigned 6-bit values (`q + 32`) go through `maddubs`, each half-lane is scaled by
@@ -447,7 +454,7 @@ pub(super) fn q6_k_offsets(bw: &BlockQ6K, bx: &BlockQ8K) -> __m256i {
 fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     for (bw, bx) in w.iter().zip(x) {
-        let mut sumi = q6_k_offsets(bw, bx);
+        let mut sumi = q6_k_offsets(q6_k_scales16(bw), bx);
         let (qlc, _) = bw.ql.as_chunks::<32>();
         let (qhc, _) = bw.qh.as_chunks::<32>();
         let (yc, _) = bx.qs.as_chunks::<32>();

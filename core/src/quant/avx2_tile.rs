@@ -12,8 +12,8 @@ use std::arch::x86_64::*;
 
 use super::avx2::{dot_u8i8, with_pair_sums};
 use super::avx2::{
-    f16x, hsum_ps, load_i8x32, load_u8x32, q5_values_unsigned, q6_k_offsets, q6_k_values,
-    unpack_nibbles,
+    f16x, hsum_ps, load_i8x32, load_u8x32, q5_values_unsigned, q6_k_offsets, q6_k_scales16,
+    q6_k_values, unpack_nibbles,
 };
 use super::blocks::{as_blocks, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1};
 use super::dispatch::{has_avx2, Tile, TILE_ROWS as R, TILE_TOKENS as T};
@@ -168,8 +168,9 @@ fn tile_q6_k(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; T]) -> Tile {
     for b in 0..nb {
         let bw: [&BlockQ6K; R] = std::array::from_fn(|r| &w[r][b]);
         let bx: [&BlockQ8K; T] = std::array::from_fn(|t| &x[t][b]);
+        let scales16: [__m256i; R] = std::array::from_fn(|r| q6_k_scales16(bw[r]));
         let mut sumi: [[__m256i; R]; T] =
-            std::array::from_fn(|t| std::array::from_fn(|r| q6_k_offsets(bw[r], bx[t])));
+            std::array::from_fn(|t| std::array::from_fn(|r| q6_k_offsets(scales16[r], bx[t])));
         for half in 0..2 {
             for r in 0..R {
                 let (ql, _) = bw[r].ql.as_chunks::<32>();
