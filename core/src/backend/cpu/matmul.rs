@@ -159,6 +159,9 @@ pub fn matmul(
     let single_dots = |rs: std::ops::Range<usize>, ts: std::ops::Range<usize>| {
         for r in rs {
             let wr = w.row(file, r);
+            if r + PREFETCH_ROWS < rows {
+                prefetch(w.row(file, r + PREFETCH_ROWS));
+            }
             for t in ts.clone() {
                 let dot = if t < grouped { dot_grouped } else { dot_single };
                 let v = dot(cols, wr, &xq[t * xq_row..(t + 1) * xq_row]);
@@ -221,6 +224,25 @@ pub fn matmul(
             single_dots(r_single..r1, t_single..t1);
         }
     });
+}
+
+/// How far ahead a pass over rows (one activation row: decode) asks for weight rows: the
+/// hardware prefetcher alone left SmolLM2's decode ~15% slower (a Zen 4 VM, 1 thread).
+const PREFETCH_ROWS: usize = 8;
+
+/// Asks the CPU to bring `bytes` into cache (a hint: no effect on results).
+#[inline(always)]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for off in (0..bytes.len()).step_by(64) {
+        // SAFETY: off < bytes.len(), so the pointer is inside the slice; a prefetch reads
+        // nothing architecturally and cannot fault.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                bytes.as_ptr().add(off).cast(),
+            )
+        }
+    }
 }
 
 /// Activation rows llama.cpp's repacked kernels take in whole groups of four (gemm): all but
