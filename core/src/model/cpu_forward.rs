@@ -10,7 +10,7 @@ use crate::backend::cpu::matmul::matmul;
 use crate::backend::cpu::ops::{
     add_inplace, gelu_mul_inplace, rms_norm_rows_inplace, scale_inplace, silu_mul_inplace,
 };
-use crate::backend::cpu::{MatmulScratch, QMatrix, ThreadPool};
+use crate::backend::cpu::{for_row_chunks, MatmulScratch, QMatrix, ThreadPool};
 
 /// Scratch buffers of one forward pass; grown to the batch size once, then reused.
 #[derive(Default)]
@@ -186,7 +186,10 @@ impl ForwardOps for Forward<'_> {
         if src != dst {
             self.buf.with_pair(dst, src, |d, s| d.copy_from_slice(s));
         }
-        rms_norm_rows_inplace(self.buf.get_mut(dst), w, self.hp.rms_eps);
+        let eps = self.hp.rms_eps;
+        for_row_chunks(self.pool, self.buf.get_mut(dst), w.len(), |rows, _| {
+            rms_norm_rows_inplace(rows, w, eps)
+        });
     }
 
     fn matmul(&mut self, il: usize, w: Mat, x: Act, out: Act) {
@@ -229,10 +232,18 @@ impl ForwardOps for Forward<'_> {
 
     fn gated_act(&mut self, act: FfnActivation) {
         let b = &mut *self.buf;
-        match act {
-            FfnActivation::Silu => silu_mul_inplace(&mut b.gate, &b.up),
-            FfnActivation::Gelu => gelu_mul_inplace(&mut b.gate, &b.up),
+        let (up, width) = (&b.up[..], self.hp.n_ff);
+        // SiLU's last `len % 8` values take another exp: split only where no chunk has a tail.
+        if matches!(act, FfnActivation::Silu) && !width.is_multiple_of(8) {
+            return silu_mul_inplace(&mut b.gate, up);
         }
+        for_row_chunks(self.pool, &mut b.gate, width, |gate, r0| {
+            let up = &up[r0 * width..r0 * width + gate.len()];
+            match act {
+                FfnActivation::Silu => silu_mul_inplace(gate, up),
+                FfnActivation::Gelu => gelu_mul_inplace(gate, up),
+            }
+        });
     }
 
     fn add(&mut self, dst: Act, src: Act) {

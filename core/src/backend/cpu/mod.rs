@@ -13,4 +13,4 @@ pub mod threads;
 
 pub(crate) use fma::fma_fn;
 pub use matmul::{MatmulScratch, QMatrix};
-pub use threads::ThreadPool;
+pub use threads::{for_row_chunks, ThreadPool};

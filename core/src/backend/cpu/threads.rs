@@ -73,6 +73,36 @@ impl ThreadPool {
     }
 }
 
+/// Rows per task below which a row-wise op stays on the calling thread: a dispatch costs
+/// more than a few rows of norm or activation (decode has one).
+const MIN_ROWS_PER_TASK: usize = 4;
+
+/// Runs `f(rows, first)` over chunks of whole rows of `x` (rows `width` long; `first` is the
+/// chunk's first row index), split across `pool` when there are enough rows to pay for it.
+/// Each row is in exactly one chunk, so a row-wise op gives the same bits however it is split.
+pub fn for_row_chunks(
+    pool: &ThreadPool,
+    x: &mut [f32],
+    width: usize,
+    f: impl Fn(&mut [f32], usize) + Sync + Send,
+) {
+    let n_rows = x.len().checked_div(width).unwrap_or(0);
+    let tasks = pool.n_threads().min(n_rows / MIN_ROWS_PER_TASK);
+    if tasks <= 1 {
+        return f(x, 0);
+    }
+    let per_task = n_rows.div_ceil(tasks);
+    let rows = SharedMut::new(x);
+    pool.for_each(tasks, |i| {
+        let (r0, r1) = (i * per_task, ((i + 1) * per_task).min(n_rows));
+        if r0 < r1 {
+            // SAFETY: r1 <= n_rows, so the range is inside `x`, which stays mutably borrowed
+            // until for_each returns; tasks have disjoint row ranges.
+            f(unsafe { rows.slice(r0 * width, (r1 - r0) * width) }, r0);
+        }
+    });
+}
+
 /// A `*mut T` that may cross threads. Used where each task writes a disjoint part of one
 /// output buffer that cannot be split into `chunks_mut` (e.g. a column of a row-major matrix).
 #[derive(Clone, Copy)]
