@@ -6,11 +6,21 @@ use crate::error::{Error, Result};
 /// Bytes of a whole GGUF file, kept alive as long as a model uses them.
 pub trait ModelBytes: Send + Sync {
     fn as_bytes(&self) -> &[u8];
+
+    /// The same bytes, writable by this process alone (its own buffer, or a copy-on-write
+    /// map), or `None`. The CPU backend repacks some weights in place through it at load.
+    fn as_bytes_mut(&mut self) -> Option<&mut [u8]> {
+        None
+    }
 }
 
 impl ModelBytes for Vec<u8> {
     fn as_bytes(&self) -> &[u8] {
         self
+    }
+
+    fn as_bytes_mut(&mut self) -> Option<&mut [u8]> {
+        Some(self)
     }
 }
 

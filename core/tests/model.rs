@@ -444,6 +444,37 @@ fn session_rejects_bad_input_with_typed_errors() {
     ));
 }
 
+/// Model bytes the CPU backend may not write, so it keeps every matrix in the file's layout.
+struct ReadOnly(Vec<u8>);
+
+impl wasm_chord_core::bytes::ModelBytes for ReadOnly {
+    fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Q4_0 matrices repacked at load into their eight-row layout (writable bytes) give the same
+/// logits, bit for bit, as the file's layout, in a batch (gemm) and token by token (gemv).
+#[test]
+fn model_repacked_weights_give_the_file_layout_bits() {
+    let bytes = synthetic(&tiny_spec(GgmlType::Q4_0));
+    let opts = LoadOptions::default();
+    let packed = Arc::new(Model::load(Arc::new(bytes.clone()), &opts).unwrap());
+    let plain = Arc::new(Model::load(Arc::new(ReadOnly(bytes.clone())), &opts).unwrap());
+    if wasm_chord_core::quant::kernel_isa() == "avx2" {
+        assert_ne!(packed.file_bytes(), &bytes[..], "nothing was repacked");
+    }
+    assert_eq!(plain.file_bytes(), &bytes[..]);
+    let tokens: Vec<u32> = (0..11).map(|i| (i * 37 + 5) % 320).collect();
+    let logits = |m: &Arc<Model>| {
+        let mut s = Session::new(m.clone(), 16).unwrap();
+        let mut out = s.eval(&tokens, Logits::All).unwrap().to_vec();
+        out.extend_from_slice(s.eval(&[9], Logits::Last).unwrap());
+        out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    };
+    assert_eq!(logits(&packed), logits(&plain));
+}
+
 /// Last-token logits of one batch vs feeding the same tokens one at a time.
 fn batch_vs_stepwise(model: &Arc<Model>, tokens: &[u32], flash: bool) -> (f32, f32) {
     let mut s = Session::new(model.clone(), tokens.len()).unwrap();

@@ -645,6 +645,17 @@ fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
                     std::array::from_fn(|i| &x[i][..]),
                     std::array::from_fn(|i| &sums[i][..]),
                 );
+                // The same dots from the rows in their eight-row layout.
+                let packed = r8.packed.map(|p| {
+                    let mut group = vec![0u8; REPACK_ROWS * w[0].len()];
+                    (p.repack)(n, &w.concat(), &mut group);
+                    let xs = std::array::from_fn(|i| &x[i][..]);
+                    let ss = std::array::from_fn(|i| &sums[i][..]);
+                    let gemv: Vec<_> = (0..TILE_TOKENS)
+                        .map(|i| (p.gemv)(n, &group, &x[i], &sums[i]))
+                        .collect();
+                    (gemv, (p.gemm)(n, &group, xs, ss))
+                });
                 for i in 0..TILE_TOKENS {
                     let gemv = (r8.gemv)(n, wr, &x[i], &sums[i]);
                     for r in 0..REPACK_ROWS {
@@ -653,6 +664,10 @@ fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
                         let ctx = format!("{t} n={n} extreme={extreme} token {i} row {r}");
                         assert_eq!(gemv[r].to_bits(), want_v.to_bits(), "gemv {ctx}");
                         assert_eq!(gemm[i][r].to_bits(), want_m.to_bits(), "gemm {ctx}");
+                        if let Some((pv, pm)) = &packed {
+                            assert_eq!(pv[i][r].to_bits(), want_v.to_bits(), "packed gemv {ctx}");
+                            assert_eq!(pm[i][r].to_bits(), want_m.to_bits(), "packed gemm {ctx}");
+                        }
                     }
                 }
             }
@@ -660,6 +675,12 @@ fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
     }
     if kernel_isa() == "avx2" {
         assert_eq!(with_rows8, [GgmlType::Q4_0, GgmlType::Q4_K]);
+        assert!(kernels(GgmlType::Q4_0)
+            .unwrap()
+            .rows8
+            .unwrap()
+            .packed
+            .is_some());
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::sync::Arc;
 
-use memmap2::Mmap;
+use memmap2::{MmapMut, MmapOptions};
 use napi::bindgen_prelude::{Env, Task};
 use wasm_chord_core::bytes::ModelBytes;
 use wasm_chord_core::engine::{Engine, EngineOptions, GpuMode};
@@ -12,18 +12,23 @@ use wasm_chord_core::engine::{Engine, EngineOptions, GpuMode};
 use crate::error::{catch_panic, NodeError};
 use crate::NativeModel;
 
-/// A read-only memory map of a model file.
+/// A copy-on-write memory map of a model file: the weights the CPU backend repacks at load
+/// become private pages of this process; the file is never written.
 pub struct MmapBytes {
-    map: Mmap,
+    map: MmapMut,
 }
 
 impl ModelBytes for MmapBytes {
     fn as_bytes(&self) -> &[u8] {
         &self.map
     }
+
+    fn as_bytes_mut(&mut self) -> Option<&mut [u8]> {
+        Some(&mut self.map)
+    }
 }
 
-/// Maps `path` read-only. An empty file cannot be mapped on every OS: it becomes an empty
+/// Maps `path` copy-on-write. An empty file cannot be mapped on every OS: it becomes an empty
 /// byte vector, which the GGUF parser rejects like any other non-GGUF file.
 pub fn map_file(path: &str) -> Result<Arc<dyn ModelBytes>, NodeError> {
     let file_err = |source| NodeError::File {
@@ -35,13 +40,14 @@ pub fn map_file(path: &str) -> Result<Arc<dyn ModelBytes>, NodeError> {
     if len == 0 {
         return Ok(Arc::new(Vec::<u8>::new()));
     }
-    // SAFETY: the map is read-only and private to this process; its bytes stay valid as long
-    // as the file is not truncated or rewritten in place while mapped (another process doing
-    // that would make reads fault with SIGBUS or see changed weights). Model files are
+    // SAFETY: the map is private to this process (writes are copy-on-write, never reaching
+    // the file); its bytes stay valid as long as the file is not truncated or rewritten in
+    // place while mapped (another process doing that would make reads fault with SIGBUS or see
+    // changed weights). Model files are
     // written once and replaced by rename (as test/fetch-models.mjs does), which leaves
     // this mapping on the old inode. The documented contract (index.d.ts, `loadModel`) asks
     // callers not to modify a model file while a model loaded from it is alive.
-    let map = unsafe { Mmap::map(&file) }.map_err(file_err)?;
+    let map = unsafe { MmapOptions::new().map_copy(&file) }.map_err(file_err)?;
     Ok(Arc::new(MmapBytes { map }))
 }
 

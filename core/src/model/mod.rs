@@ -206,7 +206,11 @@ impl Model {
 
     /// The load itself, on `dev` when there is one (or on the CPU after it failed, for
     /// `gpu: 'auto'`).
-    fn load_on(bytes: Arc<dyn ModelBytes>, opts: &LoadOptions, dev: OpenedDevice) -> Result<Model> {
+    fn load_on(
+        mut bytes: Arc<dyn ModelBytes>,
+        opts: &LoadOptions,
+        dev: OpenedDevice,
+    ) -> Result<Model> {
         let file = bytes.as_bytes();
         let gguf = GgufFile::parse(file)?;
         let arch = Arch::from_gguf_name(gguf.architecture()?)?;
@@ -226,11 +230,11 @@ impl Model {
             });
         }
         let token_embd = wl.matrix(weights::TOKEN_EMBD, n_vocab, hparams.n_embd)?;
-        let output = wl
+        let mut output = wl
             .opt_matrix(weights::OUTPUT, n_vocab, hparams.n_embd)?
             .unwrap_or(token_embd);
         let output_norm = wl.vector(weights::OUTPUT_NORM, hparams.n_embd)?;
-        let layers = (0..hparams.n_layer)
+        let mut layers = (0..hparams.n_layer)
             .map(|il| load_layer(&wl, &hparams, il))
             .collect::<Result<Vec<_>>>()?;
         let arch_params = match arch {
@@ -294,6 +298,9 @@ impl Model {
             },
             (None, GpuMode::Off) => cpu,
         };
+        if backend.backend == "cpu" {
+            repack_for_cpu(&mut bytes, &mut layers, &mut output, &token_embd);
+        }
         Ok(Model {
             backend,
             #[cfg(feature = "gpu")]
@@ -324,6 +331,41 @@ impl Model {
     /// The whole GGUF file the weights are read from.
     pub fn file_bytes(&self) -> &[u8] {
         self.bytes.as_bytes()
+    }
+}
+
+/// Repacks the matrices only matmuls read into their types' eight-row layouts (the CPU
+/// backend's, where the bytes are this process's to write: a copy-on-write map or its own
+/// buffer; else nothing changes). The token embeddings are also read row by row, so they (and
+/// a tied output) keep the file's layout, as does any matrix whose bytes another one shares.
+fn repack_for_cpu(
+    bytes: &mut Arc<dyn ModelBytes>,
+    layers: &mut [LayerWeights],
+    output: &mut QMatrix,
+    token_embd: &QMatrix,
+) {
+    let Some(file) = Arc::get_mut(bytes).and_then(|b| b.as_bytes_mut()) else {
+        return;
+    };
+    let tied = output.byte_range() == token_embd.byte_range();
+    let mut mats: Vec<&mut QMatrix> = layers.iter_mut().flat_map(|l| l.matrices_mut()).collect();
+    if !tied {
+        mats.push(output);
+    }
+    let ranges: Vec<_> = mats.iter().map(|m| m.byte_range()).collect();
+    let embd = token_embd.byte_range();
+    let overlaps =
+        |a: &std::ops::Range<usize>, b: &std::ops::Range<usize>| a.start < b.end && b.start < a.end;
+    for (i, m) in mats.into_iter().enumerate() {
+        let r = &ranges[i];
+        let shared = overlaps(r, &embd)
+            || ranges
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && overlaps(r, o));
+        if m.can_repack_rows8() && !shared {
+            m.repack_rows8(file);
+        }
     }
 }
 

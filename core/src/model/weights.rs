@@ -104,3 +104,18 @@ pub struct LayerWeights {
     pub ffn_down: QMatrix,
     pub post_ffw_norm: Option<Vec<f32>>,
 }
+
+impl LayerWeights {
+    /// Every matrix of the block.
+    pub fn matrices_mut(&mut self) -> [&mut QMatrix; 7] {
+        [
+            &mut self.wq,
+            &mut self.wk,
+            &mut self.wv,
+            &mut self.wo,
+            &mut self.ffn_gate,
+            &mut self.ffn_up,
+            &mut self.ffn_down,
+        ]
+    }
+}

@@ -12,7 +12,7 @@ use std::arch::x86_64::*;
 use super::avx2::{dot_u8i8, f16x, with_pair_sums};
 use super::blocks::{as_blocks, BlockQ4_0, BlockQ8_0};
 use super::dispatch::{pair_sums, Rows8, REPACK_ROWS as R, TILE_TOKENS};
-use super::q4_0::vec_dot_q4_0_q8_0_repacked;
+use super::q4_0::{unpack_rows8, vec_dot_q4_0_q8_0_repacked, ROWS8_BLOCK_BYTES};
 
 /// Sixteen bytes of each of eight rows, transposed by 32-bit words: lane `r` of word `k` holds
 /// bytes `4k..4k+4` of row `r`.
@@ -37,15 +37,51 @@ pub(super) fn transpose_words(rows: [&[u8; 16]; R]) -> [__m256i; 4] {
     }
 }
 
-/// Eight rows of Q4_0 against `TOK` activation rows.
+/// Block `b` of eight rows in the file's layout, transposed: word `k` of the nibbles (lane r =
+/// row r, bytes 4k..4k+4) and the eight scales.
+#[inline(always)]
+fn file_block(w: &[&[BlockQ4_0]; R], b: usize) -> ([__m256i; 4], __m256) {
+    let words = transpose_words(std::array::from_fn(|r| &w[r][b].qs));
+    let d = |r: usize| u16::from_le_bytes(w[r][b].d) as i16;
+    // SAFETY: inlined only into avx2 kernels (see rows8_q4_0).
+    let dw = unsafe {
+        _mm256_cvtph_ps(_mm_setr_epi16(
+            d(0),
+            d(1),
+            d(2),
+            d(3),
+            d(4),
+            d(5),
+            d(6),
+            d(7),
+        ))
+    };
+    (words, dw)
+}
+
+/// Block `b` of eight rows in the eight-row layout (`q4_0::repack_rows8`): the same as
+/// [`file_block`] by plain loads.
+#[inline(always)]
+fn packed_block(packed: &[u8], b: usize) -> ([__m256i; 4], __m256) {
+    let group = &packed[b * ROWS8_BLOCK_BYTES..(b + 1) * ROWS8_BLOCK_BYTES];
+    // SAFETY: inlined only into avx2 kernels (see rows8_q4_0); the loads read 16 bytes at 0
+    // and 32 at 16 + 32k (k < 4) of the 144-byte `group`.
+    unsafe {
+        let p = group.as_ptr();
+        let words = std::array::from_fn(|k| _mm256_loadu_si256(p.add(16 + 32 * k).cast()));
+        (words, _mm256_cvtph_ps(_mm_loadu_si128(p.cast())))
+    }
+}
+
+/// Eight rows of Q4_0 against `TOK` activation rows; `block(b)` gives block `b` of the rows
+/// ([`file_block`] or [`packed_block`]).
 #[inline(always)]
 fn rows8_q4_0<const P: u8, const TOK: usize>(
-    w: [&[BlockQ4_0]; R],
+    nb: usize,
+    block: impl Fn(usize) -> ([__m256i; 4], __m256),
     x: [&[BlockQ8_0]; TOK],
     sums: [&[i32]; TOK],
 ) -> [Rows8; TOK] {
-    let nb = w[0].len();
-    assert!(w.iter().all(|r| r.len() == nb));
     assert!(x.iter().all(|t| t.len() == nb) && sums.iter().all(|s| s.len() == nb));
     // SAFETY: inlined only into the `with_pair_sums!` entry points below, compiled with avx2,
     // fma and f16c (at least) and run after the CPU check. Every load reads inside a block
@@ -55,21 +91,10 @@ fn rows8_q4_0<const P: u8, const TOK: usize>(
         let ones = _mm256_set1_epi16(1);
         let mut acc = [_mm256_setzero_ps(); TOK];
         for b in 0..nb {
-            let words = transpose_words(std::array::from_fn(|r| &w[r][b].qs));
+            let (words, dw) = block(b);
             // Byte j of word k: value 4k+j in its low nibble, value 16+4k+j in its high one.
             let low = words.map(|v| _mm256_and_si256(v, m4));
             let high = words.map(|v| _mm256_and_si256(_mm256_srli_epi16::<4>(v), m4));
-            let d = |r: usize| u16::from_le_bytes(w[r][b].d) as i16;
-            let dw = _mm256_cvtph_ps(_mm_setr_epi16(
-                d(0),
-                d(1),
-                d(2),
-                d(3),
-                d(4),
-                d(5),
-                d(6),
-                d(7),
-            ));
             for t in 0..TOK {
                 let q = x[t][b].qs.as_ptr();
                 let word =
@@ -103,9 +128,17 @@ fn rows8_q4_0<const P: u8, const TOK: usize>(
     }
 }
 
+/// Eight rows in the file's layout, all of the same length.
+fn file_rows(w: [&[BlockQ4_0]; R]) -> (usize, [&[BlockQ4_0]; R]) {
+    let nb = w[0].len();
+    assert!(w.iter().all(|r| r.len() == nb));
+    (nb, w)
+}
+
 #[inline(always)]
 fn gemv<const P: u8>(w: [&[BlockQ4_0]; R], x: &[BlockQ8_0], sums: &[i32]) -> Rows8 {
-    rows8_q4_0::<P, 1>(w, [x], [sums])[0]
+    let (nb, w) = file_rows(w);
+    rows8_q4_0::<P, 1>(nb, |b| file_block(&w, b), [x], [sums])[0]
 }
 
 #[inline(always)]
@@ -114,7 +147,24 @@ fn gemm<const P: u8>(
     x: [&[BlockQ8_0]; TILE_TOKENS],
     sums: [&[i32]; TILE_TOKENS],
 ) -> [Rows8; TILE_TOKENS] {
-    rows8_q4_0::<P, TILE_TOKENS>(w, x, sums)
+    let (nb, w) = file_rows(w);
+    rows8_q4_0::<P, TILE_TOKENS>(nb, |b| file_block(&w, b), x, sums)
+}
+
+#[inline(always)]
+fn gemv_packed<const P: u8>(packed: &[u8], x: &[BlockQ8_0], sums: &[i32]) -> Rows8 {
+    let nb = packed.len() / ROWS8_BLOCK_BYTES;
+    rows8_q4_0::<P, 1>(nb, |b| packed_block(packed, b), [x], [sums])[0]
+}
+
+#[inline(always)]
+fn gemm_packed<const P: u8>(
+    packed: &[u8],
+    x: [&[BlockQ8_0]; TILE_TOKENS],
+    sums: [&[i32]; TILE_TOKENS],
+) -> [Rows8; TILE_TOKENS] {
+    let nb = packed.len() / ROWS8_BLOCK_BYTES;
+    rows8_q4_0::<P, TILE_TOKENS>(nb, |b| packed_block(packed, b), x, sums)
 }
 
 /// `Rows8Dots::gemv` for Q4_0 (falls back to one-row dots without AVX2).
@@ -137,5 +187,48 @@ pub(super) fn gemm_q4_0_q8_0(
     with_pair_sums!(
         gemm(w: [&[BlockQ4_0]; R], x: [&[BlockQ8_0]; TILE_TOKENS], sums: [&[i32]; TILE_TOKENS]) -> [Rows8; TILE_TOKENS],
         x_rows.map(|x| w_rows.map(|w| vec_dot_q4_0_q8_0_repacked(n, w, x)))
+    )
+}
+
+/// The eight rows of `packed` (the eight-row layout) back in the file's, for the fallbacks.
+fn unpacked(n: usize, packed: &[u8]) -> Vec<u8> {
+    let mut rows = vec![0; packed.len()];
+    unpack_rows8(packed, n / 32, &mut rows);
+    rows
+}
+
+/// `Rows8Packed::gemv` for Q4_0 (falls back to one-row dots without AVX2).
+pub(super) fn gemv_q4_0_packed(n: usize, packed: &[u8], x_row: &[u8], sums: &[i32]) -> Rows8 {
+    assert_eq!(packed.len(), n / 32 * ROWS8_BLOCK_BYTES);
+    let x = as_blocks(x_row);
+    with_pair_sums!(gemv_packed(packed: &[u8], x: &[BlockQ8_0], sums: &[i32]) -> Rows8, {
+        let rows = unpacked(n, packed);
+        std::array::from_fn(|r| {
+            let row = &rows[r * rows.len() / R..(r + 1) * rows.len() / R];
+            vec_dot_q4_0_q8_0_repacked(n, row, x_row)
+        })
+    })
+}
+
+/// `Rows8Packed::gemm` for Q4_0 (falls back to one-row dots without AVX2).
+pub(super) fn gemm_q4_0_packed(
+    n: usize,
+    packed: &[u8],
+    x_rows: [&[u8]; TILE_TOKENS],
+    sums: [&[i32]; TILE_TOKENS],
+) -> [Rows8; TILE_TOKENS] {
+    assert_eq!(packed.len(), n / 32 * ROWS8_BLOCK_BYTES);
+    let x = x_rows.map(as_blocks);
+    with_pair_sums!(
+        gemm_packed(packed: &[u8], x: [&[BlockQ8_0]; TILE_TOKENS], sums: [&[i32]; TILE_TOKENS]) -> [Rows8; TILE_TOKENS],
+        {
+            let rows = unpacked(n, packed);
+            x_rows.map(|x| {
+                std::array::from_fn(|r| {
+                    let row = &rows[r * rows.len() / R..(r + 1) * rows.len() / R];
+                    vec_dot_q4_0_q8_0_repacked(n, row, x)
+                })
+            })
+        }
     )
 }

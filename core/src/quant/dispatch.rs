@@ -59,7 +59,29 @@ pub struct Rows8Dots {
     pub gemv: Rows8Gemv,
     /// The rows of a whole group of four (the gemm order).
     pub gemm: Rows8Gemm,
+    /// The same dots for rows repacked at load into a layout these kernels read with plain
+    /// loads (Q4_0 on x86: its row transposes were half of decode).
+    pub packed: Option<Rows8Packed>,
 }
+
+/// Eight weight rows repacked into an eight-row layout: `repack` writes it from the rows'
+/// bytes (8 rows of `n` values, the same length), `gemv` and `gemm` are [`Rows8Dots`]'s with
+/// the 8 rows given as one `group` of such bytes, every result the same bits.
+#[derive(Clone, Copy)]
+pub struct Rows8Packed {
+    pub repack: fn(n: usize, rows: &[u8], group: &mut [u8]),
+    pub gemv: fn(n: usize, group: &[u8], x: &[u8], sums: &[i32]) -> Rows8,
+    pub gemm: Rows8PackedGemm,
+}
+
+/// [`Rows8Packed::gemm`]: a group of eight packed rows, [`TILE_TOKENS`] activation rows and
+/// their sums.
+pub type Rows8PackedGemm = fn(
+    n: usize,
+    group: &[u8],
+    x: [&[u8]; TILE_TOKENS],
+    sums: [&[i32]; TILE_TOKENS],
+) -> [Rows8; TILE_TOKENS];
 
 /// Weight rows of a [`TileDot`].
 pub const TILE_ROWS: usize = 2;
@@ -206,7 +228,10 @@ mod x86 {
         avx2, avx2_rows8, avx2_rows8_q4_k, avx2_tile as at, float, q2_k, q3_k, q4_0, q4_1, q4_k,
         q5_0, q5_1, q5_k, q6_k, q8_0,
     };
-    use super::{tk, tk_repacked, RepackedDots, Rows8Dots, TileDot, TypeKernels, Q4_0_REPACKED, T};
+    use super::{
+        tk, tk_repacked, RepackedDots, Rows8Dots, Rows8Packed, TileDot, TypeKernels, Q4_0_REPACKED,
+        T,
+    };
 
     /// A table entry with a tile dot.
     const fn tiled(k: TypeKernels, dot_tile: TileDot) -> TypeKernels {
@@ -224,6 +249,13 @@ mod x86 {
         }
     }
 
+    /// Q4_0 in its eight-row layout.
+    const Q4_0_PACKED: Rows8Packed = Rows8Packed {
+        repack: |n, rows, group| q4_0::repack_rows8(rows, n / 32, group),
+        gemv: avx2_rows8::gemv_q4_0_packed,
+        gemm: avx2_rows8::gemm_q4_0_packed,
+    };
+
     /// The scalar table with every kernel that has an AVX2 twin swapped in (Q2_K and Q3_K
     /// dots are still scalar).
     #[rustfmt::skip]
@@ -232,7 +264,7 @@ mod x86 {
         tk(T::F16,  float::dequantize_row_f16,  T::F16,  avx2::vec_dot_f16),
         tk(T::BF16, float::dequantize_row_bf16, T::BF16, avx2::vec_dot_bf16),
         rows8(tk_repacked(T::Q4_0, q4_0::dequantize_row_q4_0, T::Q8_0, avx2::vec_dot_q4_0_q8_0, Q4_0_REPACKED),
-            Rows8Dots { gemv: avx2_rows8::gemv_q4_0_q8_0, gemm: avx2_rows8::gemm_q4_0_q8_0 }),
+            Rows8Dots { gemv: avx2_rows8::gemv_q4_0_q8_0, gemm: avx2_rows8::gemm_q4_0_q8_0, packed: Some(Q4_0_PACKED) }),
         tiled(tk(T::Q4_1, q4_1::dequantize_row_q4_1,  T::Q8_1, avx2::vec_dot_q4_1_q8_1), at::tile_q4_1_q8_1),
         tiled(tk(T::Q5_0, q5_0::dequantize_row_q5_0,  T::Q8_0, avx2::vec_dot_q5_0_q8_0), at::tile_q5_0_q8_0),
         tk(T::Q5_1, q5_1::dequantize_row_q5_1,  T::Q8_1, avx2::vec_dot_q5_1_q8_1),
@@ -241,7 +273,7 @@ mod x86 {
         tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
         rows8(tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, avx2::vec_dot_q4_k_q8_k,
             RepackedDots { gemv: avx2::vec_dot_q4_k_q8_k_gemv, gemm: avx2::vec_dot_q4_k_q8_k_gemm }),
-            Rows8Dots { gemv: avx2_rows8_q4_k::gemv_q4_k_q8_k, gemm: avx2_rows8_q4_k::gemm_q4_k_q8_k }),
+            Rows8Dots { gemv: avx2_rows8_q4_k::gemv_q4_k_q8_k, gemm: avx2_rows8_q4_k::gemm_q4_k_q8_k, packed: None }),
         tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, avx2::vec_dot_q5_k_q8_k),
         tiled(tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, avx2::vec_dot_q6_k_q8_k), at::tile_q6_k_q8_k),
     ];

@@ -39,7 +39,8 @@ pub use dispatch::{
     can_quantize_weights, f16_to_f32_row, f16_to_f32_row_scalar, has_avx2, kernel_isa, kernels,
     mad_round_f16, mad_round_f16_scalar, quantize_row, quantize_row_scalar, quantize_weights,
     round_f16_inplace, round_f16_inplace_scalar, scalar_kernels, RepackedDots, Rows8, Rows8Dots,
-    Tile, TileDot, TypeKernels, VecDot2Rows, HAS_SIMD128, REPACK_ROWS, TILE_ROWS, TILE_TOKENS,
+    Rows8Packed, Tile, TileDot, TypeKernels, VecDot2Rows, HAS_SIMD128, REPACK_ROWS, TILE_ROWS,
+    TILE_TOKENS,
 };
 /// The f16 type of the kernels' signatures (`half`'s), for callers without their own `half`.
 pub use half::f16;

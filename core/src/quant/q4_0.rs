@@ -23,6 +23,47 @@ pub fn dequantize_row_q4_0(src: &[u8], dst: &mut [f32]) {
     }
 }
 
+/// Bytes of one block of all eight rows in the eight-row layout (as many as the 8 blocks).
+pub const ROWS8_BLOCK_BYTES: usize = 8 * 18;
+
+/// The eight-row layout that Q4_0 matrices (rows a multiple of 8) are repacked into at load
+/// for the x86 kernels, from `rows`, 8 consecutive rows of `nb` blocks. Per block `b`: the 8
+/// rows' f16 `d` (16 bytes), then for `k` in 0..4 bytes `4k..4k+4` of each row's nibbles, row
+/// by row (128 bytes). One 32-byte load then gives word `k` of all eight rows (lane r = row
+/// r), and one 16-byte load their scales: what the kernels build with transposes otherwise.
+pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
+    assert!(rows.len() == 8 * nb * 18 && out.len() == rows.len());
+    let blocks = as_blocks::<BlockQ4_0>(rows);
+    for (b, group) in out.chunks_exact_mut(ROWS8_BLOCK_BYTES).enumerate() {
+        let (d, words) = group.split_at_mut(16);
+        for r in 0..8 {
+            let blk = &blocks[r * nb + b];
+            d[2 * r..2 * r + 2].copy_from_slice(&blk.d);
+            for k in 0..4 {
+                let at = (8 * k + r) * 4;
+                words[at..at + 4].copy_from_slice(&blk.qs[4 * k..4 * k + 4]);
+            }
+        }
+    }
+}
+
+/// The inverse of [`repack_rows8`]: the 8 rows of `nb` blocks back from their eight-row layout.
+pub fn unpack_rows8(packed: &[u8], nb: usize, rows: &mut [u8]) {
+    assert!(packed.len() == 8 * nb * 18 && rows.len() == packed.len());
+    let blocks = as_blocks_mut::<BlockQ4_0>(rows);
+    for (b, group) in packed.chunks_exact(ROWS8_BLOCK_BYTES).enumerate() {
+        let (d, words) = group.split_at(16);
+        for r in 0..8 {
+            let blk = &mut blocks[r * nb + b];
+            blk.d.copy_from_slice(&d[2 * r..2 * r + 2]);
+            for k in 0..4 {
+                let at = (8 * k + r) * 4;
+                blk.qs[4 * k..4 * k + 4].copy_from_slice(&words[at..at + 4]);
+            }
+        }
+    }
+}
+
 /// Reference quantizer (weights): the value of largest magnitude maps to -8.
 pub fn quantize_row_q4_0(src: &[f32], dst: &mut [u8]) {
     debug_assert_eq!(src.len() % QK, 0);
