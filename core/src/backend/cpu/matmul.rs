@@ -269,6 +269,8 @@ const PREFETCH_ROWS: usize = 8;
 /// Asks the CPU to bring `bytes` into cache (a hint: no effect on results).
 #[inline(always)]
 fn prefetch(bytes: &[u8]) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
     #[cfg(target_arch = "x86_64")]
     for off in (0..bytes.len()).step_by(64) {
         // SAFETY: off < bytes.len(), so the pointer is inside the slice; a prefetch reads
