@@ -453,11 +453,26 @@ impl wasm_chord_core::bytes::ModelBytes for ReadOnly {
     }
 }
 
-/// Q4_0 matrices repacked at load into their eight-row layout (writable bytes) give the same
-/// logits, bit for bit, as the file's layout, in a batch (gemm) and token by token (gemv).
+/// Q4_0 and Q4_K matrices repacked at load into their eight-row layouts (writable bytes) give
+/// the same logits, bit for bit, as the file's layout, in a batch (gemm) and token by token
+/// (gemv).
 #[test]
 fn model_repacked_weights_give_the_file_layout_bits() {
-    let bytes = synthetic(&tiny_spec(GgmlType::Q4_0));
+    // Q4_K needs rows of whole 256-value super-blocks.
+    let k_spec = SyntheticSpec {
+        n_embd: 256,
+        n_head: 4,
+        n_head_kv: 2,
+        n_ff: 512,
+        ..tiny_spec(GgmlType::Q4_K)
+    };
+    for spec in [tiny_spec(GgmlType::Q4_0), k_spec] {
+        check_repacked_bits(&synthetic(&spec));
+    }
+}
+
+fn check_repacked_bits(bytes: &[u8]) {
+    let bytes = bytes.to_vec();
     let opts = LoadOptions::default();
     let packed = Arc::new(Model::load(Arc::new(bytes.clone()), &opts).unwrap());
     let plain = Arc::new(Model::load(Arc::new(ReadOnly(bytes.clone())), &opts).unwrap());

@@ -298,8 +298,9 @@ impl Model {
             },
             (None, GpuMode::Off) => cpu,
         };
+        let pool = ThreadPool::new(opts.threads);
         if backend.backend == "cpu" {
-            repack_for_cpu(&mut bytes, &mut layers, &mut output, &token_embd);
+            repack_for_cpu(&pool, &mut bytes, &mut layers, &mut output, &token_embd);
         }
         Ok(Model {
             backend,
@@ -307,7 +308,7 @@ impl Model {
             gpu,
             hparams,
             tokenizer,
-            pool: ThreadPool::new(opts.threads),
+            pool,
             flash_attention: opts.flash_attention,
             token_embd,
             output_norm,
@@ -339,6 +340,7 @@ impl Model {
 /// buffer; else nothing changes). The token embeddings are also read row by row, so they (and
 /// a tied output) keep the file's layout, as does any matrix whose bytes another one shares.
 fn repack_for_cpu(
+    pool: &ThreadPool,
     bytes: &mut Arc<dyn ModelBytes>,
     layers: &mut [LayerWeights],
     output: &mut QMatrix,
@@ -364,7 +366,7 @@ fn repack_for_cpu(
                 .enumerate()
                 .any(|(j, o)| j != i && overlaps(r, o));
         if m.can_repack_rows8() && !shared {
-            m.repack_rows8(file);
+            m.repack_rows8(pool, file);
         }
     }
 }

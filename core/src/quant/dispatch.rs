@@ -60,7 +60,7 @@ pub struct Rows8Dots {
     /// The rows of a whole group of four (the gemm order).
     pub gemm: Rows8Gemm,
     /// The same dots for rows repacked at load into a layout these kernels read with plain
-    /// loads (Q4_0 on x86: its row transposes were half of decode).
+    /// loads (Q4_0 and Q4_K on x86: the row transposes were half of decode).
     pub packed: Option<Rows8Packed>,
 }
 
@@ -256,6 +256,13 @@ mod x86 {
         gemm: avx2_rows8::gemm_q4_0_packed,
     };
 
+    /// Q4_K in its eight-row layout.
+    const Q4_K_PACKED: Rows8Packed = Rows8Packed {
+        repack: |n, rows, group| q4_k::repack_rows8(rows, n / 256, group),
+        gemv: avx2_rows8_q4_k::gemv_q4_k_packed,
+        gemm: avx2_rows8_q4_k::gemm_q4_k_packed,
+    };
+
     /// The scalar table with every kernel that has an AVX2 twin swapped in (Q2_K and Q3_K
     /// dots are still scalar).
     #[rustfmt::skip]
@@ -273,7 +280,7 @@ mod x86 {
         tk(T::Q3_K, q3_k::dequantize_row_q3_k,  T::Q8_K, q3_k::vec_dot_q3_k_q8_k),
         rows8(tk_repacked(T::Q4_K, q4_k::dequantize_row_q4_k, T::Q8_K, avx2::vec_dot_q4_k_q8_k,
             RepackedDots { gemv: avx2::vec_dot_q4_k_q8_k_gemv, gemm: avx2::vec_dot_q4_k_q8_k_gemm }),
-            Rows8Dots { gemv: avx2_rows8_q4_k::gemv_q4_k_q8_k, gemm: avx2_rows8_q4_k::gemm_q4_k_q8_k, packed: None }),
+            Rows8Dots { gemv: avx2_rows8_q4_k::gemv_q4_k_q8_k, gemm: avx2_rows8_q4_k::gemm_q4_k_q8_k, packed: Some(Q4_K_PACKED) }),
         tk(T::Q5_K, q5_k::dequantize_row_q5_k,  T::Q8_K, avx2::vec_dot_q5_k_q8_k),
         tiled(tk(T::Q6_K, q6_k::dequantize_row_q6_k,  T::Q8_K, avx2::vec_dot_q6_k_q8_k), at::tile_q6_k_q8_k),
     ];

@@ -136,6 +136,38 @@ pub fn quantize_row_q4_k(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// The eight-row layout that Q4_K matrices (rows a multiple of 8) are repacked into at load for
+/// the x86 kernels, from `rows`, 8 consecutive rows of `nb` super-blocks (1152 bytes per
+/// super-block of the 8, as they took). Per super-block: 4 words of its 16-byte head (`d`,
+/// `dmin`, the 12 scale bytes), then the 128 nibble bytes as 32 words; each word is 32 bytes
+/// holding that word of row r at bytes 4r..4r+4. One load then gives a word of all eight rows.
+pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
+    assert!(rows.len() == 8 * nb * 144 && out.len() == rows.len());
+    // A block's fields are its 144 bytes in order (`d`, `dmin`, scales, nibbles): word w of the
+    // layout is bytes 4w..4w+4 of them.
+    for (b, group) in out.chunks_exact_mut(8 * 144).enumerate() {
+        for r in 0..8 {
+            let block = &rows[(r * nb + b) * 144..][..144];
+            for (w, word) in block.chunks_exact(4).enumerate() {
+                group[32 * w + 4 * r..32 * w + 4 * r + 4].copy_from_slice(word);
+            }
+        }
+    }
+}
+
+/// The inverse of [`repack_rows8`].
+pub fn unpack_rows8(packed: &[u8], nb: usize, rows: &mut [u8]) {
+    assert!(packed.len() == 8 * nb * 144 && rows.len() == packed.len());
+    for (b, group) in packed.chunks_exact(8 * 144).enumerate() {
+        for r in 0..8 {
+            let block = &mut rows[(r * nb + b) * 144..][..144];
+            for (w, word) in block.chunks_exact_mut(4).enumerate() {
+                word.copy_from_slice(&group[32 * w + 4 * r..32 * w + 4 * r + 4]);
+            }
+        }
+    }
+}
+
 /// The 4-bit value of element `e` (0..256).
 #[inline(always)]
 fn q4(b: &BlockQ4K, e: usize) -> u8 {

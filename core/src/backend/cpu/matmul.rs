@@ -101,7 +101,7 @@ impl QMatrix {
     /// eight-row layout, which its matmuls then read (the same results, faster). Returns false,
     /// changing nothing, when the type has no such layout here. After it, only matmuls read
     /// these bytes: not `dequantize_row`, nor a GPU upload.
-    pub fn repack_rows8(&mut self, file: &mut [u8]) -> bool {
+    pub fn repack_rows8(&mut self, pool: &ThreadPool, file: &mut [u8]) -> bool {
         let Some(packed) = self.kernels.rows8.and_then(|r8| r8.packed) else {
             return false;
         };
@@ -109,11 +109,25 @@ impl QMatrix {
             return false;
         }
         let group_bytes = quant::REPACK_ROWS * self.row_bytes;
-        let mut rows = vec![0u8; group_bytes];
-        for group in file[self.byte_range()].chunks_exact_mut(group_bytes) {
-            rows.copy_from_slice(group);
-            (packed.repack)(self.cols, &rows, group);
-        }
+        let bytes = &mut file[self.byte_range()];
+        let n_groups = bytes.len() / group_bytes;
+        let tasks = pool.n_threads().min(n_groups).max(1);
+        let per_task = n_groups.div_ceil(tasks);
+        let groups = SharedMut::new(bytes);
+        pool.for_each(tasks, |i| {
+            let (g0, g1) = (i * per_task, ((i + 1) * per_task).min(n_groups));
+            if g0 >= g1 {
+                return;
+            }
+            // SAFETY: g1 <= n_groups, so the range is inside `bytes`, which stays mutably
+            // borrowed until for_each returns; tasks have disjoint group ranges.
+            let mine = unsafe { groups.slice(g0 * group_bytes, (g1 - g0) * group_bytes) };
+            let mut rows = vec![0u8; group_bytes];
+            for group in mine.chunks_exact_mut(group_bytes) {
+                rows.copy_from_slice(group);
+                (packed.repack)(self.cols, &rows, group);
+            }
+        });
         self.packed = true;
         true
     }
