@@ -24,6 +24,7 @@ pub fn dequantize_row_q4_0(src: &[u8], dst: &mut [f32]) {
 }
 
 /// Bytes of one block of all eight rows in the eight-row layout (as many as the 8 blocks).
+#[cfg(target_arch = "x86_64")]
 pub const ROWS8_BLOCK_BYTES: usize = 8 * 18;
 
 /// The eight-row layout that Q4_0 matrices (rows a multiple of 8) are repacked into at load
@@ -31,6 +32,7 @@ pub const ROWS8_BLOCK_BYTES: usize = 8 * 18;
 /// rows' f16 `d` (16 bytes), then for `k` in 0..4 bytes `4k..4k+4` of each row's nibbles, row
 /// by row (128 bytes). One 32-byte load then gives word `k` of all eight rows (lane r = row
 /// r), and one 16-byte load their scales: what the kernels build with transposes otherwise.
+#[cfg(target_arch = "x86_64")]
 pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
     assert!(rows.len() == 8 * nb * 18 && out.len() == rows.len());
     let blocks = as_blocks::<BlockQ4_0>(rows);
@@ -48,6 +50,7 @@ pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
 }
 
 /// The inverse of [`repack_rows8`]: the 8 rows of `nb` blocks back from their eight-row layout.
+#[cfg(target_arch = "x86_64")]
 pub fn unpack_rows8(packed: &[u8], nb: usize, rows: &mut [u8]) {
     assert!(packed.len() == 8 * nb * 18 && rows.len() == packed.len());
     let blocks = as_blocks_mut::<BlockQ4_0>(rows);

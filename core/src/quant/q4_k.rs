@@ -141,6 +141,7 @@ pub fn quantize_row_q4_k(src: &[f32], dst: &mut [u8]) {
 /// super-block of the 8, as they took). Per super-block: 4 words of its 16-byte head (`d`,
 /// `dmin`, the 12 scale bytes), then the 128 nibble bytes as 32 words; each word is 32 bytes
 /// holding that word of row r at bytes 4r..4r+4. One load then gives a word of all eight rows.
+#[cfg(target_arch = "x86_64")]
 pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
     assert!(rows.len() == 8 * nb * 144 && out.len() == rows.len());
     // A block's fields are its 144 bytes in order (`d`, `dmin`, scales, nibbles): word w of the
@@ -156,6 +157,7 @@ pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
 }
 
 /// The inverse of [`repack_rows8`].
+#[cfg(target_arch = "x86_64")]
 pub fn unpack_rows8(packed: &[u8], nb: usize, rows: &mut [u8]) {
     assert!(packed.len() == 8 * nb * 144 && rows.len() == packed.len());
     for (b, group) in packed.chunks_exact(8 * 144).enumerate() {
