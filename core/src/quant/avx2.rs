@@ -194,7 +194,7 @@ fn q4_0_values(b: &BlockQ4_0) -> __m256i {
 /// is set and nibble | 0xf0 (as i8) when not.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn q5_0_values(b: &BlockQ5_0) -> __m256i {
+fn q5_0_values(b: &BlockQ5_0) -> __m256i {
     let hi = _mm256_andnot_si256(
         bytes_from_bits_32(u32::from_le_bytes(b.qh)),
         _mm256_set1_epi8(0xf0u8 as i8),
@@ -217,73 +217,74 @@ pub(super) fn q5_values_unsigned(qs: &[u8; 16], qh: [u8; 4]) -> __m256i {
 // The 32-value block dots, generic over how byte products are summed (`dot_u8i8`); the
 // entry points below pick the CPU's choice with `with_pair_sums!`.
 
+/// A signed format against Q8_0 (Q4_0, Q5_0, Q8_0): `block` gives a weight block's `d` and its
+/// 32 values as signed bytes.
 #[inline(always)]
-fn dot_q4_0_q8_0<const P: u8>(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+fn dot_signed<const P: u8, W>(
+    w: &[W],
+    x: &[BlockQ8_0],
+    block: impl Fn(&W) -> ([u8; 2], __m256i),
+) -> f32 {
     // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
     // f16c (at least) and run after the CPU check.
     unsafe {
         fold_blocks(w, x, |bw, bx| {
-            let lanes = mul_sum_i8::<P>(q4_0_values(bw), load_i8x32(&bx.qs));
-            (f16x(bw.d) * f16x(bx.d), lanes)
+            let (d, values) = block(bw);
+            let lanes = mul_sum_i8::<P>(values, load_i8x32(&bx.qs));
+            (f16x(d) * f16x(bx.d), lanes)
         })
     }
 }
 
+/// A format with a min against Q8_1 (Q4_1, Q5_1): `block` gives a weight block's `d`, `m` and
+/// 32 unsigned values; the `m·s` terms add up in their own scalar chain, as ggml's do.
 #[inline(always)]
-fn dot_q4_1_q8_1<const P: u8>(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
-    // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
-    // f16c (at least) and run after the CPU check.
+fn dot_with_min<const P: u8, W>(
+    w: &[W],
+    x: &[BlockQ8_1],
+    block: impl Fn(&W) -> ([u8; 2], [u8; 2], __m256i),
+) -> f32 {
+    // SAFETY: as dot_signed.
     unsafe {
         let mut summs = 0.0f32;
         let sum = fold_blocks(w, x, |bw, bx| {
-            summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
-            let xy = mul_sum_us8::<P>(unpack_nibbles(&bw.qs), load_i8x32(&bx.qs));
-            (f16x(bw.d) * f16x(bx.d), xy)
+            let (d, m, values) = block(bw);
+            summs = f16x(m).mul_add(f16x(bx.s), summs);
+            let lanes = mul_sum_us8::<P>(values, load_i8x32(&bx.qs));
+            (f16x(d) * f16x(bx.d), lanes)
         });
         sum + summs
     }
+}
+
+#[inline(always)]
+fn dot_q4_0_q8_0<const P: u8>(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+    // SAFETY: avx2 value helpers, inlined into the `with_pair_sums!` kernels (as dot_signed).
+    unsafe { dot_signed::<P, _>(w, x, |b| (b.d, q4_0_values(b))) }
 }
 
 #[inline(always)]
 fn dot_q5_0_q8_0<const P: u8>(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
-    // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
-    // f16c (at least) and run after the CPU check.
-    unsafe {
-        fold_blocks(w, x, |bw, bx| {
-            let lanes = mul_sum_i8::<P>(q5_0_values(bw), load_i8x32(&bx.qs));
-            (f16x(bw.d) * f16x(bx.d), lanes)
-        })
-    }
-}
-
-#[inline(always)]
-fn dot_q5_1_q8_1<const P: u8>(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
-    // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
-    // f16c (at least) and run after the CPU check.
-    unsafe {
-        let mut summs = 0.0f32;
-        let sum = fold_blocks(w, x, |bw, bx| {
-            summs = f16x(bw.m).mul_add(f16x(bx.s), summs);
-            let qw = q5_values_unsigned(&bw.qs, bw.qh);
-            (
-                f16x(bw.d) * f16x(bx.d),
-                mul_sum_us8::<P>(qw, load_i8x32(&bx.qs)),
-            )
-        });
-        sum + summs
-    }
+    // SAFETY: avx2 value helpers, inlined into the `with_pair_sums!` kernels (as dot_signed).
+    unsafe { dot_signed::<P, _>(w, x, |b| (b.d, q5_0_values(b))) }
 }
 
 #[inline(always)]
 fn dot_q8_0_q8_0<const P: u8>(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
-    // SAFETY: inlined only into the `with_pair_sums!` kernels, compiled with avx2, fma and
-    // f16c (at least) and run after the CPU check.
-    unsafe {
-        fold_blocks(w, x, |bw, bx| {
-            let lanes = mul_sum_i8::<P>(load_i8x32(&bw.qs), load_i8x32(&bx.qs));
-            (f16x(bw.d) * f16x(bx.d), lanes)
-        })
-    }
+    // SAFETY: avx2 value helpers, inlined into the `with_pair_sums!` kernels (as dot_signed).
+    unsafe { dot_signed::<P, _>(w, x, |b| (b.d, load_i8x32(&b.qs))) }
+}
+
+#[inline(always)]
+fn dot_q4_1_q8_1<const P: u8>(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
+    // SAFETY: avx2 value helpers, inlined into the `with_pair_sums!` kernels (as dot_signed).
+    unsafe { dot_with_min::<P, _>(w, x, |b| (b.d, b.m, unpack_nibbles(&b.qs))) }
+}
+
+#[inline(always)]
+fn dot_q5_1_q8_1<const P: u8>(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
+    // SAFETY: avx2 value helpers, inlined into the `with_pair_sums!` kernels (as dot_signed).
+    unsafe { dot_with_min::<P, _>(w, x, |b| (b.d, b.m, q5_values_unsigned(&b.qs, b.qh))) }
 }
 
 #[inline]
@@ -707,31 +708,42 @@ macro_rules! entry {
     };
 }
 
-pub(super) fn vec_dot_q4_0_q8_0(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
-    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 18, n / QK * 34));
-    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
-    with_pair_sums!(dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32, q4_0::vec_dot_q4_0_q8_0(n, w_row, x_row))
+/// Safe entry points for the 32-value dots: the CPU's pair-sum choice (`with_pair_sums!`), else
+/// the scalar spec.
+macro_rules! entry_32 {
+    ($name:ident = $kernel:ident($w:ty, $x:ty), $scalar:path) => {
+        pub(super) fn $name(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
+            let bytes = |block: usize| n / QK * block;
+            debug_assert_eq!(
+                (w_row.len(), x_row.len()),
+                (bytes(size_of::<$w>()), bytes(size_of::<$x>()))
+            );
+            let (w, x) = (as_blocks(w_row), as_blocks(x_row));
+            with_pair_sums!($kernel(w: &[$w], x: &[$x]) -> f32, $scalar(n, w_row, x_row))
+        }
+    };
 }
-pub(super) fn vec_dot_q4_1_q8_1(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
-    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 20, n / QK * 36));
-    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
-    with_pair_sums!(dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32, q4_1::vec_dot_q4_1_q8_1(n, w_row, x_row))
-}
-pub(super) fn vec_dot_q5_0_q8_0(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
-    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 22, n / QK * 34));
-    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
-    with_pair_sums!(dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32, q5_0::vec_dot_q5_0_q8_0(n, w_row, x_row))
-}
-pub(super) fn vec_dot_q5_1_q8_1(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
-    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 24, n / QK * 36));
-    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
-    with_pair_sums!(dot_q5_1_q8_1(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32, q5_1::vec_dot_q5_1_q8_1(n, w_row, x_row))
-}
-pub(super) fn vec_dot_q8_0_q8_0(n: usize, w_row: &[u8], x_row: &[u8]) -> f32 {
-    debug_assert_eq!((w_row.len(), x_row.len()), (n / QK * 34, n / QK * 34));
-    let (w, x) = (as_blocks(w_row), as_blocks(x_row));
-    with_pair_sums!(dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32, q8_0::vec_dot_q8_0_q8_0(n, w_row, x_row))
-}
+
+entry_32!(
+    vec_dot_q4_0_q8_0 = dot_q4_0_q8_0(BlockQ4_0, BlockQ8_0),
+    q4_0::vec_dot_q4_0_q8_0
+);
+entry_32!(
+    vec_dot_q4_1_q8_1 = dot_q4_1_q8_1(BlockQ4_1, BlockQ8_1),
+    q4_1::vec_dot_q4_1_q8_1
+);
+entry_32!(
+    vec_dot_q5_0_q8_0 = dot_q5_0_q8_0(BlockQ5_0, BlockQ8_0),
+    q5_0::vec_dot_q5_0_q8_0
+);
+entry_32!(
+    vec_dot_q5_1_q8_1 = dot_q5_1_q8_1(BlockQ5_1, BlockQ8_1),
+    q5_1::vec_dot_q5_1_q8_1
+);
+entry_32!(
+    vec_dot_q8_0_q8_0 = dot_q8_0_q8_0(BlockQ8_0, BlockQ8_0),
+    q8_0::vec_dot_q8_0_q8_0
+);
 entry!(vec_dot_q4_k_q8_k(n: usize, w: &[u8], x: &[u8]) -> f32 = {
     debug_assert_eq!((w.len(), x.len()), (n / QK_K * 144, n / QK_K * 292));
     dot_q4_k_q8_k(as_blocks(w), as_blocks(x))
