@@ -1,17 +1,18 @@
 //! AVX2 dots of eight Q4_0 weight rows at once, in the order of llama.cpp's x86 kernels for
 //! Q4_0 weights it repacks eight rows at a time (`q4_0::vec_dot_q4_0_q8_0_repacked`).
 //!
-//! The rows stay where the file has them. Each block of the eight is transposed in registers
-//! so that 32-bit lane `r` holds four bytes of row `r`; one broadcast activation word then
-//! feeds all eight rows, and every output is a single f32 lane: `acc = fma(sum, d_w·d_x, acc)`
-//! block by block, which is that order exactly. The nibbles are multiplied unsigned (`q + 8`)
+//! Each block of the eight rows is transposed in registers (rows in the file's layout) or read
+//! with plain loads (rows repacked at load, `q4_0::repack_rows8`) so that 32-bit lane `r`
+//! holds four bytes of row `r`; one broadcast activation word then feeds all eight rows, and
+//! every output is a single f32 lane: `acc = fma(sum, d_w·d_x, acc)` block by block, which is
+//! that order exactly. The nibbles are multiplied unsigned (`q + 8`)
 //! and `8 · Σx` is taken back from the exact integer sum, so the floats match to the bit.
 
 use std::arch::x86_64::*;
 
 use super::avx2::{dot_u8i8, f16x, with_pair_sums};
 use super::blocks::{as_blocks, BlockQ4_0, BlockQ8_0};
-use super::dispatch::{pair_sums, Rows8, REPACK_ROWS as R, TILE_TOKENS};
+use super::dispatch::{pair_sums, unpacked_rows8, Rows8, REPACK_ROWS as R, TILE_TOKENS};
 use super::q4_0::{unpack_rows8, vec_dot_q4_0_q8_0_repacked, ROWS8_BLOCK_BYTES};
 
 /// Sixteen bytes of each of eight rows, transposed by 32-bit words: lane `r` of word `k` holds
@@ -190,24 +191,14 @@ pub(super) fn gemm_q4_0_q8_0(
     )
 }
 
-/// The eight rows of `packed` (the eight-row layout) back in the file's, for the fallbacks.
-fn unpacked(n: usize, packed: &[u8]) -> Vec<u8> {
-    let mut rows = vec![0; packed.len()];
-    unpack_rows8(packed, n / 32, &mut rows);
-    rows
-}
-
 /// `Rows8Packed::gemv` for Q4_0 (falls back to one-row dots without AVX2).
 pub(super) fn gemv_q4_0_packed(n: usize, packed: &[u8], x_row: &[u8], sums: &[i32]) -> Rows8 {
     assert_eq!(packed.len(), n / 32 * ROWS8_BLOCK_BYTES);
     let x = as_blocks(x_row);
-    with_pair_sums!(gemv_packed(packed: &[u8], x: &[BlockQ8_0], sums: &[i32]) -> Rows8, {
-        let rows = unpacked(n, packed);
-        std::array::from_fn(|r| {
-            let row = &rows[r * rows.len() / R..(r + 1) * rows.len() / R];
-            vec_dot_q4_0_q8_0_repacked(n, row, x_row)
-        })
-    })
+    with_pair_sums!(
+        gemv_packed(packed: &[u8], x: &[BlockQ8_0], sums: &[i32]) -> Rows8,
+        unpacked_dots(n, packed, x_row)
+    )
 }
 
 /// `Rows8Packed::gemm` for Q4_0 (falls back to one-row dots without AVX2).
@@ -221,14 +212,14 @@ pub(super) fn gemm_q4_0_packed(
     let x = x_rows.map(as_blocks);
     with_pair_sums!(
         gemm_packed(packed: &[u8], x: [&[BlockQ8_0]; TILE_TOKENS], sums: [&[i32]; TILE_TOKENS]) -> [Rows8; TILE_TOKENS],
-        {
-            let rows = unpacked(n, packed);
-            x_rows.map(|x| {
-                std::array::from_fn(|r| {
-                    let row = &rows[r * rows.len() / R..(r + 1) * rows.len() / R];
-                    vec_dot_q4_0_q8_0_repacked(n, row, x)
-                })
-            })
-        }
+        x_rows.map(|x| unpacked_dots(n, packed, x))
     )
+}
+
+/// The fallbacks' one-row dots of packed rows.
+fn unpacked_dots(n: usize, packed: &[u8], x: &[u8]) -> Rows8 {
+    let unpack = |p: &[u8], rows: &mut [u8]| unpack_rows8(p, n / 32, rows);
+    unpacked_rows8(packed, unpack, x, |w, x| {
+        vec_dot_q4_0_q8_0_repacked(n, w, x)
+    })
 }

@@ -15,7 +15,7 @@ use std::arch::x86_64::*;
 use super::avx2;
 use super::avx2_rows8::transpose_words;
 use super::blocks::{as_blocks, BlockQ4K, BlockQ8K};
-use super::dispatch::{has_avx2, Rows8, REPACK_ROWS as R, TILE_TOKENS as T};
+use super::dispatch::{has_avx2, unpacked_rows8, Rows8, REPACK_ROWS as R, TILE_TOKENS as T};
 use super::q4_k::{unpack_rows8, vec_dot_q4_k_q8_k_gemm, vec_dot_q4_k_q8_k_gemv};
 use super::QK_K;
 
@@ -279,12 +279,10 @@ pub(super) fn gemm_q4_k_q8_k(
     }
 }
 
-/// One-row dots of the eight rows of `packed` (the eight-row layout), for the fallbacks.
+/// The fallbacks' one-row dots of packed rows, in the order of `dot`.
 fn unpacked_dots(n: usize, packed: &[u8], x: &[u8], dot: fn(usize, &[u8], &[u8]) -> f32) -> Rows8 {
-    let mut rows = vec![0; packed.len()];
-    unpack_rows8(packed, n / QK_K, &mut rows);
-    let len = rows.len() / R;
-    std::array::from_fn(|r| dot(n, &rows[r * len..(r + 1) * len], x))
+    let unpack = |p: &[u8], rows: &mut [u8]| unpack_rows8(p, n / QK_K, rows);
+    unpacked_rows8(packed, unpack, x, |w, x| dot(n, w, x))
 }
 
 /// `Rows8Packed::gemv` for Q4_K (falls back to one-row dots without AVX2).

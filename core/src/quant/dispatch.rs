@@ -29,7 +29,8 @@ pub struct TypeKernels {
     /// for both rows).
     pub vec_dot_2rows: Option<VecDot2Rows>,
     /// A tile of [`TILE_ROWS`] weight rows by [`TILE_TOKENS`] activation rows, each result
-    /// bit-identical to `vec_dot` (to `repacked.gemm` for a repacked type): prefill.
+    /// bit-identical to `vec_dot`: prefill. Only for types without `repacked` orders (their
+    /// prefill is `rows8`'s).
     pub dot_tile: Option<TileDot>,
     /// A repacked type's dots over the [`REPACK_ROWS`] rows llama.cpp repacks together, each
     /// result bit-identical to `repacked`'s one-row dots (Q4_0 and Q4_K on AVX2).
@@ -102,6 +103,22 @@ pub fn scalar_tile(
     dot: fn(usize, &[u8], &[u8]) -> f32,
 ) -> Tile {
     std::array::from_fn(|t| std::array::from_fn(|r| dot(n, w[r], x[t])))
+}
+
+/// The dots of a group of eight packed rows ([`Rows8Packed`]) by one-row `dot`s of the rows
+/// `unpack` gives back: what the packed entry points fall back to on a CPU without AVX2 (the
+/// dispatch never packs there).
+#[cfg(target_arch = "x86_64")]
+pub fn unpacked_rows8(
+    group: &[u8],
+    unpack: impl Fn(&[u8], &mut [u8]),
+    x: &[u8],
+    dot: impl Fn(&[u8], &[u8]) -> f32,
+) -> Rows8 {
+    let mut rows = vec![0; group.len()];
+    unpack(group, &mut rows);
+    let len = rows.len() / REPACK_ROWS;
+    std::array::from_fn(|r| dot(&rows[r * len..(r + 1) * len], x))
 }
 
 /// `[vec_dot(n, w0, x), vec_dot(n, w1, x)]` in one pass.

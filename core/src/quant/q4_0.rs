@@ -28,43 +28,40 @@ pub fn dequantize_row_q4_0(src: &[u8], dst: &mut [f32]) {
 pub const ROWS8_BLOCK_BYTES: usize = 8 * 18;
 
 /// The eight-row layout that Q4_0 matrices (rows a multiple of 8) are repacked into at load
-/// for the x86 kernels, from `rows`, 8 consecutive rows of `nb` blocks. Per block `b`: the 8
-/// rows' f16 `d` (16 bytes), then for `k` in 0..4 bytes `4k..4k+4` of each row's nibbles, row
-/// by row (128 bytes). One 32-byte load then gives word `k` of all eight rows (lane r = row
-/// r), and one 16-byte load their scales: what the kernels build with transposes otherwise.
+/// for the x86 kernels: `piece(offset in the rows, offset in the layout, length)` for each
+/// piece of 8 consecutive rows of `nb` blocks. Per block `b`: the 8 rows' f16 `d` (16 bytes),
+/// then for `k` in 0..4 bytes `4k..4k+4` of each row's nibbles, row by row (128 bytes). One
+/// 32-byte load then gives word `k` of all eight rows (lane r = row r), and one 16-byte load
+/// their scales: what the kernels build with transposes otherwise.
 #[cfg(target_arch = "x86_64")]
-pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
-    assert!(rows.len() == 8 * nb * 18 && out.len() == rows.len());
-    let blocks = as_blocks::<BlockQ4_0>(rows);
-    for (b, group) in out.chunks_exact_mut(ROWS8_BLOCK_BYTES).enumerate() {
-        let (d, words) = group.split_at_mut(16);
+#[inline(always)]
+fn rows8_pieces(nb: usize, mut piece: impl FnMut(usize, usize, usize)) {
+    for b in 0..nb {
+        let group = b * ROWS8_BLOCK_BYTES;
         for r in 0..8 {
-            let blk = &blocks[r * nb + b];
-            d[2 * r..2 * r + 2].copy_from_slice(&blk.d);
+            let row = (r * nb + b) * 18;
+            piece(row, group + 2 * r, 2);
             for k in 0..4 {
-                let at = (8 * k + r) * 4;
-                words[at..at + 4].copy_from_slice(&blk.qs[4 * k..4 * k + 4]);
+                piece(row + 2 + 4 * k, group + 16 + (8 * k + r) * 4, 4);
             }
         }
     }
 }
 
-/// The inverse of [`repack_rows8`]: the 8 rows of `nb` blocks back from their eight-row layout.
+/// 8 rows of `nb` blocks into their eight-row layout ([`rows8_pieces`]).
+#[cfg(target_arch = "x86_64")]
+pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
+    assert!(rows.len() == 8 * nb * 18 && out.len() == rows.len());
+    rows8_pieces(nb, |r, g, n| out[g..g + n].copy_from_slice(&rows[r..r + n]));
+}
+
+/// The inverse of [`repack_rows8`].
 #[cfg(target_arch = "x86_64")]
 pub fn unpack_rows8(packed: &[u8], nb: usize, rows: &mut [u8]) {
     assert!(packed.len() == 8 * nb * 18 && rows.len() == packed.len());
-    let blocks = as_blocks_mut::<BlockQ4_0>(rows);
-    for (b, group) in packed.chunks_exact(ROWS8_BLOCK_BYTES).enumerate() {
-        let (d, words) = group.split_at(16);
-        for r in 0..8 {
-            let blk = &mut blocks[r * nb + b];
-            blk.d.copy_from_slice(&d[2 * r..2 * r + 2]);
-            for k in 0..4 {
-                let at = (8 * k + r) * 4;
-                blk.qs[4 * k..4 * k + 4].copy_from_slice(&words[at..at + 4]);
-            }
-        }
-    }
+    rows8_pieces(nb, |r, g, n| {
+        rows[r..r + n].copy_from_slice(&packed[g..g + n])
+    });
 }
 
 /// Reference quantizer (weights): the value of largest magnitude maps to -8.
@@ -133,4 +130,24 @@ fn block_sum(bw: &BlockQ4_0, bx: &BlockQ8_0) -> i32 {
         sumi += v0 * bx.qs[j] as i32 + v1 * bx.qs[j + QK / 2] as i32;
     }
     sumi
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repack_rows8_moves_every_byte_and_unpack_undoes_it() {
+        let nb = 3;
+        let rows: Vec<u8> = (0..8 * nb * 18).map(|i| (i * 7 % 251) as u8).collect();
+        let (mut packed, mut back) = (vec![0; rows.len()], vec![0; rows.len()]);
+        repack_rows8(&rows, nb, &mut packed);
+        let at = |r: usize, b: usize, byte: usize| (r * nb + b) * 18 + byte;
+        // Block 2: row 5's d at 2·5, then its nibble bytes 8..12 (word 2) at 16 + 4·(16 + 5).
+        let group = 2 * ROWS8_BLOCK_BYTES;
+        assert_eq!(packed[group + 10..][..2], rows[at(5, 2, 0)..][..2]);
+        assert_eq!(packed[group + 16 + 84..][..4], rows[at(5, 2, 10)..][..4]);
+        unpack_rows8(&packed, nb, &mut back);
+        assert_eq!(back, rows);
+    }
 }

@@ -137,37 +137,39 @@ pub fn quantize_row_q4_k(src: &[f32], dst: &mut [u8]) {
 }
 
 /// The eight-row layout that Q4_K matrices (rows a multiple of 8) are repacked into at load for
-/// the x86 kernels, from `rows`, 8 consecutive rows of `nb` super-blocks (1152 bytes per
-/// super-block of the 8, as they took). Per super-block: 4 words of its 16-byte head (`d`,
-/// `dmin`, the 12 scale bytes), then the 128 nibble bytes as 32 words; each word is 32 bytes
-/// holding that word of row r at bytes 4r..4r+4. One load then gives a word of all eight rows.
+/// the x86 kernels: `piece(offset in the rows, offset in the layout, length)` for each piece of
+/// 8 consecutive rows of `nb` super-blocks (1152 bytes per super-block of the 8, as they took).
+/// A block's fields are its 144 bytes in order (`d`, `dmin`, scales, nibbles), read as 36
+/// words; per super-block, word `w` of the layout is 32 bytes holding that word of row r at
+/// bytes 4r..4r+4. One load then gives a word of all eight rows.
 #[cfg(target_arch = "x86_64")]
-pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
-    assert!(rows.len() == 8 * nb * 144 && out.len() == rows.len());
-    // A block's fields are its 144 bytes in order (`d`, `dmin`, scales, nibbles): word w of the
-    // layout is bytes 4w..4w+4 of them.
-    for (b, group) in out.chunks_exact_mut(8 * 144).enumerate() {
+#[inline(always)]
+fn rows8_pieces(nb: usize, mut piece: impl FnMut(usize, usize, usize)) {
+    for b in 0..nb {
+        let group = b * 8 * 144;
         for r in 0..8 {
-            let block = &rows[(r * nb + b) * 144..][..144];
-            for (w, word) in block.chunks_exact(4).enumerate() {
-                group[32 * w + 4 * r..32 * w + 4 * r + 4].copy_from_slice(word);
+            let row = (r * nb + b) * 144;
+            for w in 0..36 {
+                piece(row + 4 * w, group + 32 * w + 4 * r, 4);
             }
         }
     }
+}
+
+/// 8 rows of `nb` super-blocks into their eight-row layout ([`rows8_pieces`]).
+#[cfg(target_arch = "x86_64")]
+pub fn repack_rows8(rows: &[u8], nb: usize, out: &mut [u8]) {
+    assert!(rows.len() == 8 * nb * 144 && out.len() == rows.len());
+    rows8_pieces(nb, |r, g, n| out[g..g + n].copy_from_slice(&rows[r..r + n]));
 }
 
 /// The inverse of [`repack_rows8`].
 #[cfg(target_arch = "x86_64")]
 pub fn unpack_rows8(packed: &[u8], nb: usize, rows: &mut [u8]) {
     assert!(packed.len() == 8 * nb * 144 && rows.len() == packed.len());
-    for (b, group) in packed.chunks_exact(8 * 144).enumerate() {
-        for r in 0..8 {
-            let block = &mut rows[(r * nb + b) * 144..][..144];
-            for (w, word) in block.chunks_exact_mut(4).enumerate() {
-                word.copy_from_slice(&group[32 * w + 4 * r..32 * w + 4 * r + 4]);
-            }
-        }
-    }
+    rows8_pieces(nb, |r, g, n| {
+        rows[r..r + n].copy_from_slice(&packed[g..g + n])
+    });
 }
 
 /// The 4-bit value of element `e` (0..256).
@@ -325,6 +327,25 @@ pub fn vec_dot_q4_k_q8_k_gemm(n: usize, w: &[u8], x: &[u8]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn repack_rows8_moves_every_byte_and_unpack_undoes_it() {
+        let nb = 3;
+        let rows: Vec<u8> = (0..8 * nb * 144).map(|i| (i * 7 % 251) as u8).collect();
+        let (mut packed, mut back) = (vec![0; rows.len()], vec![0; rows.len()]);
+        repack_rows8(&rows, nb, &mut packed);
+        // Word 5 (nibble bytes 4..8) of row 3, super-block 1, lies at 32·5 + 4·3 of group 1.
+        let at = |r: usize, b: usize, byte: usize| (r * nb + b) * 144 + byte;
+        assert_eq!(packed[1152 + 160 + 12..][..4], rows[at(3, 1, 20)..][..4]);
+        let mut sorted = packed.clone();
+        sorted.sort_unstable();
+        let mut want = rows.clone();
+        want.sort_unstable();
+        assert_eq!(sorted, want, "a permutation");
+        unpack_rows8(&packed, nb, &mut back);
+        assert_eq!(back, rows);
+    }
 
     #[test]
     fn pack_scales_mins_k4_round_trips() {
