@@ -675,12 +675,9 @@ fn quant_rows8_dots_are_bit_exact_with_one_row_dots() {
     }
     if kernel_isa() == "avx2" {
         assert_eq!(with_rows8, [GgmlType::Q4_0, GgmlType::Q4_K]);
-        assert!(kernels(GgmlType::Q4_0)
-            .unwrap()
-            .rows8
-            .unwrap()
-            .packed
-            .is_some());
+        for t in [GgmlType::Q4_0, GgmlType::Q4_K] {
+            assert!(kernels(t).unwrap().rows8.unwrap().packed.is_some(), "{t}");
+        }
     }
 }
 
@@ -720,7 +717,7 @@ fn quant_mad_round_f16_simd_is_bit_exact_with_scalar() {
 }
 
 /// Every tile dot (prefill: several weight rows by several tokens) gives, for each of its
-/// outputs, the bits of the one-row dot it stands for: `vec_dot`, or the repacked gemm order.
+/// outputs, the bits of the one-row dot it stands for: `vec_dot`.
 #[test]
 fn quant_tile_dots_are_bit_exact_with_one_row_dots() {
     use wasm_chord_core::quant::{TILE_ROWS, TILE_TOKENS};
@@ -730,7 +727,11 @@ fn quant_tile_dots_are_bit_exact_with_one_row_dots() {
         let k = kernels(t).unwrap();
         let Some(tile) = k.dot_tile else { continue };
         tiled.push(t);
-        let one_row = k.repacked.map_or(k.vec_dot, |rp| rp.gemm);
+        assert!(
+            k.repacked.is_none(),
+            "{t}: a tile is vec_dot's order, not a repacked one"
+        );
+        let one_row = k.vec_dot;
         for n in lengths(t) {
             let w: Vec<Vec<u8>> = (0..TILE_ROWS)
                 .map(|_| random_weights(t, &mut rng, n))

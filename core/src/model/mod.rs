@@ -298,9 +298,8 @@ impl Model {
             },
             (None, GpuMode::Off) => cpu,
         };
-        let pool = ThreadPool::new(opts.threads);
         if backend.backend == "cpu" {
-            repack_for_cpu(&pool, &mut bytes, &mut layers, &mut output, &token_embd);
+            repack_for_cpu(&mut bytes, &mut layers, &mut output, &token_embd);
         }
         Ok(Model {
             backend,
@@ -308,7 +307,7 @@ impl Model {
             gpu,
             hparams,
             tokenizer,
-            pool,
+            pool: ThreadPool::new(opts.threads),
             flash_attention: opts.flash_attention,
             token_embd,
             output_norm,
@@ -338,9 +337,9 @@ impl Model {
 /// Repacks the matrices only matmuls read into their types' eight-row layouts (the CPU
 /// backend's, where the bytes are this process's to write: a copy-on-write map or its own
 /// buffer; else nothing changes). The token embeddings are also read row by row, so they (and
-/// a tied output) keep the file's layout, as does any matrix whose bytes another one shares.
+/// a tied output, whose bytes are theirs) keep the file's layout, as does any matrix whose
+/// bytes another one shares.
 fn repack_for_cpu(
-    pool: &ThreadPool,
     bytes: &mut Arc<dyn ModelBytes>,
     layers: &mut [LayerWeights],
     output: &mut QMatrix,
@@ -349,11 +348,8 @@ fn repack_for_cpu(
     let Some(file) = Arc::get_mut(bytes).and_then(|b| b.as_bytes_mut()) else {
         return;
     };
-    let tied = output.byte_range() == token_embd.byte_range();
     let mut mats: Vec<&mut QMatrix> = layers.iter_mut().flat_map(|l| l.matrices_mut()).collect();
-    if !tied {
-        mats.push(output);
-    }
+    mats.push(output);
     let ranges: Vec<_> = mats.iter().map(|m| m.byte_range()).collect();
     let embd = token_embd.byte_range();
     let overlaps =
@@ -365,8 +361,8 @@ fn repack_for_cpu(
                 .iter()
                 .enumerate()
                 .any(|(j, o)| j != i && overlaps(r, o));
-        if m.can_repack_rows8() && !shared {
-            m.repack_rows8(pool, file);
+        if !shared {
+            m.repack_rows8(file);
         }
     }
 }

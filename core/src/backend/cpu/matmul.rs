@@ -90,46 +90,39 @@ impl QMatrix {
         self.offset..self.offset + self.rows * self.row_bytes
     }
 
-    /// Whether [`Self::repack_rows8`] would repack this matrix.
-    pub fn can_repack_rows8(&self) -> bool {
-        self.rows.is_multiple_of(quant::REPACK_ROWS)
-            && self.kernels.rows8.is_some_and(|r8| r8.packed.is_some())
-            && !self.packed
-    }
-
     /// Rewrites this matrix's bytes in `file` (the model's, writable) into the type's
     /// eight-row layout, which its matmuls then read (the same results, faster). Returns false,
     /// changing nothing, when the type has no such layout here. After it, only matmuls read
     /// these bytes: not `dequantize_row`, nor a GPU upload.
-    pub fn repack_rows8(&mut self, pool: &ThreadPool, file: &mut [u8]) -> bool {
-        let Some(packed) = self.kernels.rows8.and_then(|r8| r8.packed) else {
+    /// On the calling thread: split across two, the copy-on-write page faults of a mapped file
+    /// serialize and the repack took twice as long (TinyLlama Q4_0, a Zen 4 VM).
+    pub fn repack_rows8(&mut self, file: &mut [u8]) -> bool {
+        let Some(packed) = self.packable() else {
             return false;
         };
-        if !self.can_repack_rows8() {
-            return false;
-        }
         let group_bytes = quant::REPACK_ROWS * self.row_bytes;
-        let bytes = &mut file[self.byte_range()];
-        let n_groups = bytes.len() / group_bytes;
-        let tasks = pool.n_threads().min(n_groups).max(1);
-        let per_task = n_groups.div_ceil(tasks);
-        let groups = SharedMut::new(bytes);
-        pool.for_each(tasks, |i| {
-            let (g0, g1) = (i * per_task, ((i + 1) * per_task).min(n_groups));
-            if g0 >= g1 {
-                return;
-            }
-            // SAFETY: g1 <= n_groups, so the range is inside `bytes`, which stays mutably
-            // borrowed until for_each returns; tasks have disjoint group ranges.
-            let mine = unsafe { groups.slice(g0 * group_bytes, (g1 - g0) * group_bytes) };
-            let mut rows = vec![0u8; group_bytes];
-            for group in mine.chunks_exact_mut(group_bytes) {
-                rows.copy_from_slice(group);
-                (packed.repack)(self.cols, &rows, group);
-            }
-        });
+        let mut rows = vec![0u8; group_bytes];
+        for group in file[self.byte_range()].chunks_exact_mut(group_bytes) {
+            rows.copy_from_slice(group);
+            (packed.repack)(self.cols, &rows, group);
+        }
         self.packed = true;
         true
+    }
+
+    /// The eight-row layout's kernels, where this matrix is in the file's layout and could be
+    /// repacked into it.
+    fn packable(&self) -> Option<quant::Rows8Packed> {
+        let packed = self.kernels.rows8.and_then(|r8| r8.packed)?;
+        (self.rows.is_multiple_of(quant::REPACK_ROWS) && !self.packed).then_some(packed)
+    }
+
+    /// The eight-row layout's kernels, where this matrix has been repacked into it.
+    fn packed_dots(&self) -> Option<quant::Rows8Packed> {
+        self.kernels
+            .rows8
+            .and_then(|r8| r8.packed)
+            .filter(|_| self.packed)
     }
 }
 
@@ -193,14 +186,11 @@ pub fn matmul(
         ),
     };
     let grouped = grouped_tokens(n_tokens);
-    // Tokens a tile dot may take: all of them in whole tiles; for a type llama.cpp repacks,
-    // whose tile is the gemm order, only the grouped ones, and none where it is not repacked.
-    // A multiple of TILE_TOKENS (`grouped` is one: groups of four are tiles).
+    // Tokens a tile dot takes: all of them in whole tiles (tiles are `vec_dot`'s order; no
+    // repacked type has one). A multiple of TILE_TOKENS.
     let tiled_tokens = match w.kernels.dot_tile {
+        Some(_) => n_tokens - n_tokens % TILE_TOKENS,
         None => 0,
-        Some(_) if w.kernels.repacked.is_none() => n_tokens - n_tokens % TILE_TOKENS,
-        Some(_) if w.rows.is_multiple_of(quant::REPACK_ROWS) => grouped,
-        Some(_) => 0,
     };
     let (rows, cols) = (w.rows, w.cols);
     let (chunk, n_chunks) = row_chunks(pool, rows);
@@ -352,32 +342,24 @@ fn matmul_rows8(
     let out_ptr = SharedMut::new(out);
     let xrow = |t: usize| &xq[t * xq_row..(t + 1) * xq_row];
     let srow = |t: usize| &sums[t * nb..(t + 1) * nb];
-    let packed = w
-        .kernels
-        .rows8
-        .and_then(|r8| r8.packed)
-        .filter(|_| w.packed);
-    // The eight rows from r: in the eight-row layout, or as the file has them.
+    let packed = w.packed_dots();
+    // The eight rows from r: as one group in the eight-row layout, or as the file has them.
     let group = |r: usize| {
         let at = w.offset + r * w.row_bytes;
         &file[at..at + R * w.row_bytes]
     };
+    let rows_at = |r: usize| std::array::from_fn(|i| w.row(file, r + i));
     let gemm = |r: usize, t: usize| {
         let x = std::array::from_fn(|i| xrow(t + i));
         let s = std::array::from_fn(|i| srow(t + i));
         match packed {
             Some(p) => (p.gemm)(cols, group(r), x, s),
-            None => (r8.gemm)(cols, std::array::from_fn(|i| w.row(file, r + i)), x, s),
+            None => (r8.gemm)(cols, rows_at(r), x, s),
         }
     };
     let gemv = |r: usize, t: usize| match packed {
         Some(p) => (p.gemv)(cols, group(r), xrow(t), srow(t)),
-        None => (r8.gemv)(
-            cols,
-            std::array::from_fn(|i| w.row(file, r + i)),
-            xrow(t),
-            srow(t),
-        ),
+        None => (r8.gemv)(cols, rows_at(r), xrow(t), srow(t)),
     };
     pool.for_each(n_chunks, |c| {
         // Chunks are whole cache lines (16 rows) and rows a multiple of 8: whole groups.
