@@ -94,8 +94,8 @@ impl QMatrix {
     /// eight-row layout, which its matmuls then read (the same results, faster). Returns false,
     /// changing nothing, when the type has no such layout here. After it, only matmuls read
     /// these bytes: not `dequantize_row`, nor a GPU upload.
-    /// On the calling thread: split across two, the copy-on-write page faults of a mapped file
-    /// serialize and the repack took twice as long (TinyLlama Q4_0, a Zen 4 VM).
+    /// On the calling thread: split across two threads the repack took twice as long
+    /// (TinyLlama Q4_0 on a Zen 4 VM; likely the page faults of one copy-on-write map).
     pub fn repack_rows8(&mut self, file: &mut [u8]) -> bool {
         let Some(packed) = self.packable() else {
             return false;
